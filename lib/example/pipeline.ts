@@ -1,0 +1,44 @@
+import { definePipeline, type Pipeline } from '../spec/index.ts';
+
+/**
+ * The example pipeline: documents are accepted, extracted into chunks, and the chunks embedded.
+ *
+ * The CDK app (`bin/app.ts`), the local runtime (`npm start`) and the simulator all read this one definition.
+ */
+export const examplePipeline: Pipeline = definePipeline({
+  name: 'documents',
+  description: 'Document ingestion: extract each document, then embed its chunks.',
+  stages: [
+    {
+      name: 'extract',
+      description: 'Validates a document job and splits it into chunks for the embed stage.',
+      next: 'embed',
+      consumer: {
+        entry: 'functions/examples/extract-document.ts',
+        timeoutSeconds: 30,
+        memorySizeMiB: 512,
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        maxConcurrency: 10,
+        reservedConcurrency: 10,
+      },
+      flow: { ageSloSeconds: 120, recordProcessingMs: 50 },
+    },
+    {
+      name: 'embed',
+      description: 'Embeds the chunks of a document.',
+      consumer: {
+        entry: 'functions/examples/embed-chunks.ts',
+        timeoutSeconds: 60,
+        memorySizeMiB: 1024,
+        batchSize: 25,
+        maxBatchingWindowSeconds: 2,
+        maxConcurrency: 5,
+        reservedConcurrency: 5,
+      },
+      flow: { ageSloSeconds: 300, recordProcessingMs: 100 },
+    },
+  ],
+  jobs: { enabled: true },
+  idempotency: { enabled: true },
+});

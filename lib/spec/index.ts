@@ -1,0 +1,52 @@
+/**
+ * The pipeline definition: one description of a pipeline that feeds the CDK constructs, the local runtime and the
+ * capacity simulator. Imports zod only.
+ */
+export { type ConsumerRuleInput, consumerRuleProblems, type FieldNamer } from './consumer-rules.ts';
+export {
+  definePipeline,
+  type Pipeline,
+  type PipelineValidation,
+  stageOf,
+  validatePipeline,
+} from './define-pipeline.ts';
+export {
+  depthLimitFor,
+  drainRatePerSecond,
+  exceedsInvocationPayload,
+  requiredVisibilityTimeoutSeconds,
+  worstCaseBatchPayloadBytes,
+} from './derive.ts';
+export {
+  DEAD_LETTER_ATTRIBUTES,
+  type DecodedJob,
+  decodeJob,
+  encodeJob,
+  JOB_ID_PATTERN,
+  type JobEnvelope,
+  PRIORITIES,
+  type Priority,
+} from './envelope.ts';
+export { ENV, type EnvironmentVariableName } from './environment.ts';
+export { PipelineDefinitionError, SpecError } from './errors.ts';
+export {
+  BATCH_SIZE_WITHOUT_WINDOW,
+  DEFAULTS,
+  LAMBDA_LIMITS,
+  type Range,
+  SQS_LIMITS,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from './limits.ts';
+export {
+  type PipelineInput,
+  PipelineSchema,
+  type StageInput,
+  StageSchema,
+} from './pipeline-schema.ts';
+export type {
+  ResolvedConsumerSettings,
+  ResolvedFlowSettings,
+  ResolvedQueueSettings,
+  ResolvedStage,
+  SpecWarning,
+} from './resolve-stage.ts';
