@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // fauxqs (SQS) and DynamoDB Local, started once per run; tests create uniquely named queues and tables.
+    globalSetup: ['test/global-setup.ts'],
     // The JSON report is what .ci/run reads for its final "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     testTimeout: 60_000,
