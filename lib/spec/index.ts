@@ -50,3 +50,11 @@ export type {
   ResolvedStage,
   SpecWarning,
 } from './resolve-stage.ts';
+export {
+  FINAL_JOB_STATES,
+  IDEMPOTENCY_TABLE,
+  JOB_STATES,
+  JOB_TABLE,
+  type JobState,
+  type TableShape,
+} from './tables.ts';
