@@ -48,7 +48,8 @@ export class Pipeline extends Construct {
     super(scope, id);
     const { definition } = props;
     this.definition = definition;
-    for (const warning of definition.warnings) {
+    // The consumers check the batch payload themselves; the other warnings are about values the definition changed.
+    for (const warning of definition.warnings.filter((candidate) => candidate.id !== 'batchPayloadOverLimit')) {
       Annotations.of(this).addWarningV2(`sluice:${warning.id}`, warning.message);
     }
     this.alarmTopic =
@@ -98,7 +99,7 @@ export class Pipeline extends Construct {
     const stage = this.stagesByName.get(name);
     if (!stage) {
       throw new Error(
-        `Pipeline ${this.definition.name} has no stage '${name}'; its stages are: ${[...this.stagesByName.keys()].join(', ')}`,
+        `Pipeline ${this.definition.name} has no stage '${name}'; its stages are: ${this.definition.stages.map((candidate) => candidate.name).join(', ')}`,
       );
     }
     return stage;
