@@ -15,7 +15,9 @@ describe('sluice CLI', () => {
   it('fails with exit code 2 naming a bad --port value and the range', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(await main(['dev', '--port', 'eighty'])).toBe(2);
-    expect(errors.mock.calls[0]?.[0]).toMatch(/--port must be an integer between 0 and 65535, but 'eighty' was provided/);
+    expect(errors.mock.calls[0]?.[0]).toMatch(
+      /--port must be an integer between 0 and 65535, but 'eighty' was provided/,
+    );
   });
 
   it('fails with exit code 2 on an unknown flag', async () => {
