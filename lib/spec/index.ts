@@ -30,8 +30,20 @@ export {
 export { ENV, type EnvironmentVariableName } from './environment.ts';
 export { PipelineDefinitionError, SpecError } from './errors.ts';
 export {
+  BackpressureSettingsSchema,
+  IngressClientSchema,
+  type IngressInput,
+  IngressSettingsSchema,
+  OverflowSettingsSchema,
+  PrioritySettingsSchema,
+  QuotaSettingsSchema,
+  ThrottleSettingsSchema,
+} from './ingress-schema.ts';
+export {
+  API_GATEWAY_LIMITS,
   BATCH_SIZE_WITHOUT_WINDOW,
   DEFAULTS,
+  INGRESS_DEFAULTS,
   LAMBDA_LIMITS,
   type Range,
   SQS_LIMITS,
@@ -43,6 +55,14 @@ export {
   type StageInput,
   StageSchema,
 } from './pipeline-schema.ts';
+export type {
+  ResolvedBackpressure,
+  ResolvedIngress,
+  ResolvedIngressClient,
+  ResolvedOverflow,
+  ResolvedPriority,
+  ResolvedThrottle,
+} from './resolve-ingress.ts';
 export type {
   ResolvedConsumerSettings,
   ResolvedFlowSettings,

@@ -1,0 +1,141 @@
+import type { Priority } from '../../lib/spec/envelope.ts';
+import type { ResolvedIngress } from '../../lib/spec/resolve-ingress.ts';
+
+/**
+ * The admission decision of the ingress: a pure function of the stage's backlog and the thresholds of the pipeline
+ * definition. The AWS authorizer (`handler.ts`) and the local ingress server both call it, so they shed alike.
+ *
+ * - Below the soft limit: admit.
+ * - From the soft limit (with priority lanes on): shed `low` requests; `high` ones are still admitted.
+ * - From the hard limit: the overload policy. `reject` answers 503; `buffer` admits to the overflow queue until that
+ *   queue holds `overflowMaxDepth` messages, then answers 503 too.
+ *
+ * Every rejection carries `retryAfterSeconds`: the time the stage's consumers need to drain the backlog back below
+ * the threshold that was crossed, at least 1 and at most `maxRetryAfterSeconds`.
+ *
+ * Rejections are always 503: API Gateway maps an authorizer's Deny to one gateway response (ACCESS_DENIED) with one
+ * status code, and 503 + Retry-After is HTTP's "overloaded, come back later" (RFC 9110 §15.6.4). 429 stays the
+ * answer of the per-client and stage throttles (usage plans), so a producer can tell "you send too fast" (429) from
+ * "the system is full" (503), and both from authentication failures (401/403).
+ */
+
+/** Status of an overload rejection. */
+export const OVERLOADED_STATUS = 503;
+/** Status of a throttled request (stage or per-client token bucket, usage plan quota). */
+export const THROTTLED_STATUS = 429;
+
+/** Thresholds and rates the decision uses: `ResolvedIngress` provides each of them. */
+export interface AdmissionSettings {
+  readonly softLimit: number;
+  readonly hardLimit: number;
+  readonly overload: 'reject' | 'buffer';
+  /** Records per second the stage drains (all lanes); must be above 0. */
+  readonly drainRatePerSecond: number;
+  readonly maxRetryAfterSeconds: number;
+  /** Depth of the overflow queue above which `buffer` rejects too. */
+  readonly overflowMaxDepth: number;
+  /** Messages per second the overflow drainer moves back; the Retry-After basis when the overflow is full. */
+  readonly overflowDrainRatePerSecond: number;
+  /** With priority lanes off every request is `high` and the soft limit sheds nothing. */
+  readonly priorityEnabled: boolean;
+}
+
+/** What the decision looks at for one request. */
+export interface AdmissionInput {
+  /** Messages in the stage's queues (every lane): waiting, in flight and delayed. */
+  readonly depth: number;
+  /** Messages on the overflow queue; only read with the `buffer` policy. */
+  readonly overflowDepth?: number;
+  readonly lane: Priority;
+  readonly settings: AdmissionSettings;
+}
+
+/** Why a request was not admitted. */
+export type RejectionReason = 'shed-low-priority' | 'over-hard-limit' | 'overflow-full';
+
+/** The outcome: admitted to a lane's queue or to the overflow queue, or rejected with a status and Retry-After. */
+export type AdmissionDecision =
+  | { readonly admit: true; readonly lane: Priority; readonly target: 'queue' | 'overflow' }
+  | {
+      readonly admit: false;
+      readonly status: typeof OVERLOADED_STATUS;
+      readonly retryAfterSeconds: number;
+      readonly reason: RejectionReason;
+    };
+
+/**
+ * Decides whether one request is admitted.
+ *
+ * @example
+ * const decision = decideAdmission({ depth: 950, lane: 'low', settings });
+ * if (!decision.admit) respond(decision.status, { error: 'overloaded', retryAfterSeconds: decision.retryAfterSeconds });
+ */
+export function decideAdmission(input: AdmissionInput): AdmissionDecision {
+  const { depth, settings } = input;
+  const lane: Priority = settings.priorityEnabled ? input.lane : 'high';
+  if (depth >= settings.hardLimit) {
+    if (settings.overload === 'buffer') {
+      const overflowDepth = input.overflowDepth ?? 0;
+      if (overflowDepth < settings.overflowMaxDepth) return { admit: true, lane, target: 'overflow' };
+      return reject(
+        'overflow-full',
+        overflowDepth - settings.overflowMaxDepth + 1,
+        settings.overflowDrainRatePerSecond,
+        settings,
+      );
+    }
+    return reject('over-hard-limit', depth - settings.hardLimit + 1, settings.drainRatePerSecond, settings);
+  }
+  if (lane === 'low' && depth >= settings.softLimit) {
+    return reject('shed-low-priority', depth - settings.softLimit + 1, settings.drainRatePerSecond, settings);
+  }
+  return { admit: true, lane, target: 'queue' };
+}
+
+/** The settings of {@link decideAdmission} for a resolved ingress (`pipeline.ingress`). */
+export function admissionSettingsOf(ingress: ResolvedIngress): AdmissionSettings {
+  return {
+    softLimit: ingress.backpressure.softLimit,
+    hardLimit: ingress.backpressure.hardLimit,
+    overload: ingress.backpressure.overload,
+    drainRatePerSecond: ingress.backpressure.drainRatePerSecond,
+    maxRetryAfterSeconds: ingress.backpressure.maxRetryAfterSeconds,
+    overflowMaxDepth: ingress.overflow.maxDepth,
+    overflowDrainRatePerSecond: ingress.overflow.drainRatePerSecond,
+    priorityEnabled: ingress.priority.enabled,
+  };
+}
+
+/**
+ * Seconds until `excess` messages are drained at `ratePerSecond`, rounded up, at least 1 and at most
+ * `maxRetryAfterSeconds` (a rate of 0 or less gives the maximum).
+ */
+export function retryAfterSecondsFor(excess: number, ratePerSecond: number, maxRetryAfterSeconds: number): number {
+  if (!(ratePerSecond > 0)) return maxRetryAfterSeconds;
+  const seconds = Math.ceil(Math.max(1, excess) / ratePerSecond);
+  return Math.min(maxRetryAfterSeconds, Math.max(1, seconds));
+}
+
+/**
+ * The lane a request asks for through the priority header: `high` or `low` (any case, surrounding spaces ignored).
+ * A missing or unknown value gets the default lane: the authorizer cannot answer 400, and a producer that mislabels
+ * its priority should not lose its request.
+ */
+export function laneOf(headerValue: string | undefined, defaultLane: Priority): Priority {
+  const value = headerValue?.trim().toLowerCase();
+  return value === 'high' || value === 'low' ? value : defaultLane;
+}
+
+function reject(
+  reason: RejectionReason,
+  excess: number,
+  ratePerSecond: number,
+  settings: AdmissionSettings,
+): AdmissionDecision {
+  return {
+    admit: false,
+    status: OVERLOADED_STATUS,
+    retryAfterSeconds: retryAfterSecondsFor(excess, ratePerSecond, settings.maxRetryAfterSeconds),
+    reason,
+  };
+}
