@@ -27,6 +27,8 @@ export const examplePipeline: Pipeline = definePipeline({
     {
       name: 'embed',
       description: 'Embeds the chunks of a document.',
+      // Chunks are at most 8 KiB of text, so 64 KiB messages keep a full batch of 25 far below Lambda's 6 MB payload.
+      queue: { maxMessageSizeBytes: 65_536 },
       consumer: {
         entry: 'functions/examples/embed-chunks.ts',
         timeoutSeconds: 60,

@@ -1,0 +1,141 @@
+/**
+ * The errors of the consumer runtime. A handler throws {@link PermanentError} for a record that can never succeed
+ * and {@link TransientError} for one that may succeed later; the runtime raises the others itself.
+ */
+
+/** Base class of every error the runtime raises or classifies. */
+export class SluiceRuntimeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SluiceRuntimeError';
+  }
+}
+
+/** A record that can never succeed: it goes to the dead-letter queue at once, with this message as its reason. */
+export class PermanentError extends SluiceRuntimeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PermanentError';
+  }
+}
+
+/** A record that may succeed later (throttling, a timeout, a 5xx): retried with backoff until maxReceiveCount. */
+export class TransientError extends SluiceRuntimeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** The message body is not a sluice job envelope (not JSON, or a field missing or of the wrong type). */
+export class MalformedMessageError extends PermanentError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`The message is not a sluice job: ${reason}.`, options);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+/** The job's data does not match the stage's schema; the message lists each issue as `path: message`. */
+export class SchemaValidationError extends PermanentError {
+  readonly issues: readonly string[];
+
+  constructor(issues: readonly string[], options?: ErrorOptions) {
+    super(`The job's data does not match the stage's schema: ${issues.join('; ')}.`, options);
+    this.name = 'SchemaValidationError';
+    this.issues = issues;
+  }
+}
+
+/** The job was written against a schema version this consumer cannot read (newer, or older with no `migrate`). */
+export class UnsupportedSchemaVersionError extends PermanentError {
+  constructor(version: number, supported: string, options?: ErrorOptions) {
+    super(`schemaVersion ${version} is not supported by this consumer, which reads ${supported}.`, options);
+    this.name = 'UnsupportedSchemaVersionError';
+  }
+}
+
+/** Another delivery of the same job holds the idempotency lease; this one is retried after the lease ends. */
+export class JobInProgressError extends TransientError {
+  readonly retryAfterSeconds: number;
+
+  constructor(key: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(
+      `Another delivery of '${key}' is in progress; retrying after its lease ends in ${retryAfterSeconds} s.`,
+      options,
+    );
+    this.name = 'JobInProgressError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Too little of the invocation's time was left to start the record; it is released back to the queue. */
+export class InvocationTimeRunningOutError extends TransientError {
+  constructor(remainingMs: number, marginMs: number, options?: ErrorOptions) {
+    super(
+      `Only ${remainingMs} ms of the invocation were left, under the ${marginMs} ms margin; the record was released unstarted.`,
+      options,
+    );
+    this.name = 'InvocationTimeRunningOutError';
+  }
+}
+
+/** An earlier record of the same FIFO message group failed in this batch, so this one was not run (order is kept). */
+export class MessageGroupBlockedError extends TransientError {
+  constructor(groupId: string, options?: ErrorOptions) {
+    super(
+      `An earlier record of message group '${groupId}' failed in this batch; this one was not run, to keep the group's order.`,
+      options,
+    );
+    this.name = 'MessageGroupBlockedError';
+  }
+}
+
+/** The consumer was configured wrongly (an option out of range, a required URL missing). Thrown at module load. */
+export class ConsumerConfigurationError extends SluiceRuntimeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConsumerConfigurationError';
+  }
+}
+
+/** How the runtime treats a failed record. */
+export type FailureKind = 'permanent' | 'transient';
+
+/** Names of errors from AWS SDKs and Node that mean "try again later". */
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'InternalServerError',
+  'TimeoutError',
+  'AbortError',
+]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * The default classification: sluice's own errors by class; AWS SDK throttling, timeouts and 5xx, and network errors
+ * are transient; anything unknown is transient too (maxReceiveCount still ends it in the dead-letter queue).
+ */
+export function defaultClassify(error: unknown): FailureKind {
+  if (error instanceof PermanentError) {
+    return 'permanent';
+  }
+  if (error instanceof TransientError) {
+    return 'transient';
+  }
+  if (error instanceof Error) {
+    const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+    const status = meta?.httpStatusCode;
+    if (status !== undefined && status >= 400 && status < 500 && status !== 429 && !TRANSIENT_NAMES.has(error.name)) {
+      // A 4xx from AWS other than throttling will fail the same way next time.
+      return 'permanent';
+    }
+    if (TRANSIENT_NAMES.has(error.name) || TRANSIENT_CODES.has((error as { code?: string }).code ?? '')) {
+      return 'transient';
+    }
+  }
+  return 'transient';
+}

@@ -1,0 +1,79 @@
+import type { Context } from 'aws-lambda';
+import { encodeJob, type JobEnvelope } from '../../lib/spec/index.ts';
+import type { Logger } from './log.ts';
+import type { OutgoingMessage } from './sqs-actions.ts';
+
+/** Options of {@link JobContext.forward}. */
+export interface ForwardOptions {
+  /** Job id of the forwarded job. @default `<this job's id>.<n>`, the same on every retry so the next stage can deduplicate */
+  readonly jobId?: string;
+  /** Schema version of the forwarded data. @default 1 */
+  readonly schemaVersion?: number;
+}
+
+/** What a handler learns about the job it runs, and what it can do besides succeed or throw. */
+export class JobContext {
+  readonly jobId: string;
+  readonly correlationId: string;
+  readonly schemaVersion: number;
+  /** Which receive of the message this is (1 on the first delivery). */
+  readonly receiveCount: number;
+  readonly stage: string;
+  readonly messageId: string;
+  /** FIFO only. */
+  readonly messageGroupId: string | undefined;
+  /** A logger whose lines carry the stage, job id and correlation id. */
+  readonly logger: Logger;
+  readonly lambdaContext: Context;
+  /** Jobs forwarded to the next stage, sent once the handler returns. */
+  readonly forwarded: OutgoingMessage[] = [];
+
+  constructor(args: {
+    job: JobEnvelope;
+    receiveCount: number;
+    stage: string;
+    messageId: string;
+    messageGroupId: string | undefined;
+    logger: Logger;
+    lambdaContext: Context;
+  }) {
+    this.jobId = args.job.jobId;
+    this.correlationId = args.job.correlationId ?? args.job.jobId;
+    this.schemaVersion = args.job.schemaVersion;
+    this.receiveCount = args.receiveCount;
+    this.stage = args.stage;
+    this.messageId = args.messageId;
+    this.messageGroupId = args.messageGroupId;
+    this.logger = args.logger;
+    this.lambdaContext = args.lambdaContext;
+  }
+
+  /** Milliseconds left before Lambda ends the invocation. */
+  remainingTimeMs(): number {
+    return this.lambdaContext.getRemainingTimeInMillis();
+  }
+
+  /**
+   * Queues `data` as a job for the next stage, carrying this job's correlation id. Sent after the handler returns;
+   * if sending fails the record is retried (the derived job ids stay the same, so the next stage can deduplicate).
+   *
+   * @example
+   * for (const [index, text] of paragraphs.entries()) ctx.forward({ documentId, chunkIndex: index, text });
+   */
+  forward(data: unknown, options: ForwardOptions = {}): string {
+    const jobId = options.jobId ?? `${this.jobId}.${this.forwarded.length}`;
+    const envelope: JobEnvelope = {
+      jobId,
+      schemaVersion: options.schemaVersion ?? 1,
+      data,
+      correlationId: this.correlationId,
+      acceptedAt: Date.now(),
+    };
+    this.forwarded.push({
+      body: encodeJob(envelope),
+      ...(this.messageGroupId === undefined ? {} : { messageGroupId: this.messageGroupId }),
+      deduplicationId: jobId,
+    });
+    return jobId;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Structured JSON logs and CloudWatch embedded metric format (EMF) documents, written to stdout where Lambda sends
+ * them to CloudWatch Logs. One log line per event; one EMF document per batch.
+ */
+
+/** Log levels in increasing severity. `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's advanced logging controls) filters them. */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Fields every line of a logger carries. */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** Where log lines go; tests pass their own to read them. */
+export type LogSink = (line: string) => void;
+
+/** A structured logger bound to some fields (stage, job id, correlation id). */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger whose lines also carry `fields`. */
+  child(fields: LogFields): Logger;
+}
+
+const stdout: LogSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** A logger writing JSON lines to `sink` (stdout by default) at `level` and above. */
+export function createLogger(
+  fields: LogFields = {},
+  level: LogLevel = levelFromEnvironment(),
+  sink: LogSink = stdout,
+): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const write = (lineLevel: LogLevel, message: string, extra?: LogFields) => {
+    if (LOG_LEVELS.indexOf(lineLevel) < threshold) {
+      return;
+    }
+    sink(
+      JSON.stringify(
+        { timestamp: new Date().toISOString(), level: lineLevel, message, ...fields, ...extra },
+        errorReplacer,
+      ),
+    );
+  };
+  return {
+    debug: (message, extra) => write('DEBUG', message, extra),
+    info: (message, extra) => write('INFO', message, extra),
+    warn: (message, extra) => write('WARN', message, extra),
+    error: (message, extra) => write('ERROR', message, extra),
+    child: (more) => createLogger({ ...fields, ...more }, level, sink),
+  };
+}
+
+function levelFromEnvironment(): LogLevel {
+  const value = process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase();
+  return (LOG_LEVELS as readonly string[]).includes(value ?? '') ? (value as LogLevel) : 'INFO';
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message };
+  }
+  return value;
+}
+
+/** Counts and per-record processing times of one batch. */
+export interface BatchMetrics {
+  readonly records: number;
+  readonly succeeded: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  /** Duplicates skipped by idempotency. */
+  readonly skipped: number;
+  /** Milliseconds each record's handler took. */
+  readonly processingTimesMs: readonly number[];
+}
+
+/** CloudWatch takes at most 100 values per metric in one EMF document. */
+const EMF_MAX_VALUES = 100;
+
+/**
+ * EMF documents for one batch, in the `sluice` namespace with `Pipeline` and `Stage` dimensions. Processing times go
+ * as value arrays so CloudWatch can compute p50 and p99; more than 100 of them are split across documents.
+ */
+export function batchMetricDocuments(
+  metrics: BatchMetrics,
+  dimensions: { pipeline: string; stage: string },
+  now = Date.now(),
+): string[] {
+  const documents: string[] = [];
+  const times = metrics.processingTimesMs;
+  const chunks = Math.max(1, Math.ceil(times.length / EMF_MAX_VALUES));
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const first = chunk === 0;
+    const values = times.slice(chunk * EMF_MAX_VALUES, (chunk + 1) * EMF_MAX_VALUES);
+    const definitions = [
+      ...(first
+        ? [
+            { Name: 'Records', Unit: 'Count' },
+            { Name: 'Succeeded', Unit: 'Count' },
+            { Name: 'Retried', Unit: 'Count' },
+            { Name: 'DeadLettered', Unit: 'Count' },
+            { Name: 'Skipped', Unit: 'Count' },
+          ]
+        : []),
+      ...(values.length > 0 ? [{ Name: 'ProcessingTime', Unit: 'Milliseconds' }] : []),
+    ];
+    documents.push(
+      JSON.stringify({
+        _aws: {
+          Timestamp: now,
+          CloudWatchMetrics: [{ Namespace: 'sluice', Dimensions: [['Pipeline', 'Stage']], Metrics: definitions }],
+        },
+        Pipeline: dimensions.pipeline,
+        Stage: dimensions.stage,
+        ...(first
+          ? {
+              Records: metrics.records,
+              Succeeded: metrics.succeeded,
+              Retried: metrics.retried,
+              DeadLettered: metrics.deadLettered,
+              Skipped: metrics.skipped,
+            }
+          : {}),
+        ...(values.length > 0 ? { ProcessingTime: values } : {}),
+      }),
+    );
+  }
+  return documents;
+}

@@ -1,0 +1,107 @@
+import { Annotations, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { Pipeline as PipelineDefinition, ResolvedStage } from '../spec/index.ts';
+import { AlarmTopic } from './alarm-topic.ts';
+import { JobTables } from './job-tables.ts';
+import { Stage } from './stage.ts';
+
+/** Stages above which a pipeline puts each stage in a nested stack (about 14 resources a stage; 500 per stack). */
+export const NESTED_STACKS_ABOVE_STAGES = 20;
+
+/** Props of a {@link Pipeline}. */
+export interface PipelineProps {
+  /** The pipeline, from `definePipeline`: the same definition the local runtime and the simulator read. */
+  readonly definition: PipelineDefinition;
+  /**
+   * Where every stage's alarms notify.
+   * @default - a new KMS-encrypted, TLS-only topic shared by all stages
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Put each stage in its own nested stack, keeping every template under CloudFormation's 500 resources.
+   * @default - true when the pipeline has more than 20 stages
+   */
+  readonly nestedStacks?: boolean;
+  /**
+   * Removal policy of the job and idempotency tables.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tablesRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Every stage of a pipeline definition, wired in order: each stage's consumer may send to the next stage's queue,
+ * all alarms go to one topic, and the job and idempotency tables exist when the definition turns them on.
+ *
+ * @example
+ * const definition = definePipeline({ name: 'uploads', stages: [{ name: 'scan', consumer: { entry: 'functions/scan.ts' } }] });
+ * new Pipeline(this, 'Uploads', { definition });
+ */
+export class Pipeline extends Construct {
+  readonly definition: PipelineDefinition;
+  readonly alarmTopic: sns.ITopic;
+  readonly tables?: JobTables;
+  private readonly stagesByName = new Map<string, Stage>();
+
+  constructor(scope: Construct, id: string, props: PipelineProps) {
+    super(scope, id);
+    const { definition } = props;
+    this.definition = definition;
+    // The consumers check the batch payload themselves; the other warnings are about values the definition changed.
+    for (const warning of definition.warnings.filter((candidate) => candidate.id !== 'batchPayloadOverLimit')) {
+      Annotations.of(this).addWarningV2(`sluice:${warning.id}`, warning.message);
+    }
+    this.alarmTopic =
+      props.alarmTopic ?? new AlarmTopic(this, 'AlarmTopic', { displayName: `sluice ${definition.name} alarms` }).topic;
+    if (definition.jobs.enabled || definition.idempotency.enabled) {
+      this.tables = new JobTables(this, 'Tables', {
+        jobs: definition.jobs.enabled,
+        idempotency: definition.idempotency.enabled,
+        ...(props.tablesRemovalPolicy === undefined ? {} : { removalPolicy: props.tablesRemovalPolicy }),
+      });
+    }
+    const nested = props.nestedStacks ?? definition.stages.length > NESTED_STACKS_ABOVE_STAGES;
+    const byName = new Map(definition.stages.map((stage) => [stage.name, stage]));
+    // A stage needs its next stage's queue, so the next stage is built first (the definition has no cycles).
+    const build = (stage: ResolvedStage): Stage => {
+      const existing = this.stagesByName.get(stage.name);
+      if (existing) {
+        return existing;
+      }
+      const nextStage = stage.next === undefined ? undefined : byName.get(stage.next);
+      const next = nextStage ? build(nextStage) : undefined;
+      const scope = nested
+        ? new NestedStack(this, `${stage.name}-stack`, { description: `sluice stage ${stage.name}` })
+        : this;
+      const built = new Stage(scope, stage.name, {
+        stage,
+        pipelineName: definition.name,
+        alarmTopic: this.alarmTopic,
+        ...(next === undefined ? {} : { next: next.queue }),
+        ...(this.tables === undefined ? {} : { tables: this.tables }),
+      });
+      this.stagesByName.set(stage.name, built);
+      return built;
+    };
+    for (const stage of definition.stages) {
+      build(stage);
+    }
+  }
+
+  /** The stages in the definition's order. */
+  get stages(): readonly Stage[] {
+    return this.definition.stages.map((stage) => this.stage(stage.name));
+  }
+
+  /** The stage called `name`; throws naming the stages there are. */
+  stage(name: string): Stage {
+    const stage = this.stagesByName.get(name);
+    if (!stage) {
+      throw new Error(
+        `Pipeline ${this.definition.name} has no stage '${name}'; its stages are: ${this.definition.stages.map((candidate) => candidate.name).join(', ')}`,
+      );
+    }
+    return stage;
+  }
+}

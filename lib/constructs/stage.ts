@@ -1,0 +1,84 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ENV, type ResolvedStage } from '../spec/index.ts';
+import { DurableQueue } from './durable-queue.ts';
+import type { JobTables } from './job-tables.ts';
+import { QueueAlarms } from './queue-alarms.ts';
+import { QueueConsumer } from './queue-consumer.ts';
+
+/** Props of a {@link Stage}. */
+export interface StageProps {
+  /** The stage as resolved by `definePipeline` (every default applied, every derived value computed). */
+  readonly stage: ResolvedStage;
+  /**
+   * Name of the pipeline, for the consumer's logs and metrics.
+   * @default - none
+   */
+  readonly pipelineName?: string;
+  /**
+   * The next stage's queue: the consumer may send to it, and finds its URL in `SLUICE_NEXT_QUEUE_URL`.
+   * @default - the stage is the last
+   */
+  readonly next?: DurableQueue;
+  /**
+   * Where the stage's alarms notify.
+   * @default - QueueAlarms creates an encrypted topic
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * The job status and idempotency tables the consumer may use.
+   * @default - none
+   */
+  readonly tables?: JobTables;
+}
+
+/** One stage of a pipeline: a {@link DurableQueue}, the {@link QueueConsumer} that drains it, and its {@link QueueAlarms}. */
+export class Stage extends Construct {
+  readonly queue: DurableQueue;
+  readonly consumer: QueueConsumer;
+  readonly alarms: QueueAlarms;
+
+  constructor(scope: Construct, id: string, props: StageProps) {
+    super(scope, id);
+    const { stage } = props;
+    this.queue = new DurableQueue(this, 'Queue', {
+      fifo: stage.queue.fifo,
+      contentBasedDeduplication: stage.queue.contentBasedDeduplication,
+      maxReceiveCount: stage.queue.maxReceiveCount,
+      visibilityTimeout: Duration.seconds(stage.queue.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.seconds(stage.queue.retentionPeriodSeconds),
+      maxMessageSizeBytes: stage.queue.maxMessageSizeBytes,
+      deliveryDelay: Duration.seconds(stage.queue.deliveryDelaySeconds),
+    });
+    this.consumer = new QueueConsumer(this, 'Consumer', {
+      queue: this.queue,
+      entry: stage.consumer.entry,
+      handler: stage.consumer.handler,
+      timeout: Duration.seconds(stage.consumer.timeoutSeconds),
+      memorySizeMiB: stage.consumer.memorySizeMiB,
+      batchSize: stage.consumer.batchSize,
+      maxBatchingWindow: Duration.seconds(stage.consumer.maxBatchingWindowSeconds),
+      maxConcurrency: stage.consumer.maxConcurrency,
+      reservedConcurrency: stage.consumer.reservedConcurrency,
+      environment: stage.consumer.environment,
+      stageName: stage.name,
+      ...(props.pipelineName === undefined ? {} : { pipelineName: props.pipelineName }),
+    });
+    if (props.next) {
+      props.next.grantSendMessages(this.consumer.function);
+      this.consumer.addEnvironment(ENV.nextQueueUrl, props.next.queue.queueUrl);
+    }
+    if (props.tables) {
+      for (const [name, value] of Object.entries(props.tables.grantTo(this.consumer.function))) {
+        this.consumer.addEnvironment(name, value);
+      }
+    }
+    this.alarms = new QueueAlarms(this, 'Alarms', {
+      queue: this.queue,
+      ageSlo: Duration.seconds(stage.flow.ageSloSeconds),
+      depthLimit: stage.flow.depthLimit,
+      ...(props.alarmTopic === undefined ? {} : { topic: props.alarmTopic }),
+    });
+  }
+}
