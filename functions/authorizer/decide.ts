@@ -1,5 +1,7 @@
 import type { Priority } from '../../lib/spec/envelope.ts';
-import type { ResolvedIngress } from '../../lib/spec/resolve-ingress.ts';
+import type { AdmissionSettings } from '../../lib/spec/resolve-ingress.ts';
+
+export { type AdmissionSettings, admissionSettingsOf } from '../../lib/spec/resolve-ingress.ts';
 
 /**
  * The admission decision of the ingress: a pure function of the stage's backlog and the thresholds of the pipeline
@@ -23,22 +25,6 @@ import type { ResolvedIngress } from '../../lib/spec/resolve-ingress.ts';
 export const OVERLOADED_STATUS = 503;
 /** Status of a throttled request (stage or per-client token bucket, usage plan quota). */
 export const THROTTLED_STATUS = 429;
-
-/** Thresholds and rates the decision uses: `ResolvedIngress` provides each of them. */
-export interface AdmissionSettings {
-  readonly softLimit: number;
-  readonly hardLimit: number;
-  readonly overload: 'reject' | 'buffer';
-  /** Records per second the stage drains (all lanes); must be above 0. */
-  readonly drainRatePerSecond: number;
-  readonly maxRetryAfterSeconds: number;
-  /** Depth of the overflow queue above which `buffer` rejects too. */
-  readonly overflowMaxDepth: number;
-  /** Messages per second the overflow drainer moves back; the Retry-After basis when the overflow is full. */
-  readonly overflowDrainRatePerSecond: number;
-  /** With priority lanes off every request is `high` and the soft limit sheds nothing. */
-  readonly priorityEnabled: boolean;
-}
 
 /** What the decision looks at for one request. */
 export interface AdmissionInput {
@@ -90,20 +76,6 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     return reject('shed-low-priority', depth - settings.softLimit + 1, settings.drainRatePerSecond, settings);
   }
   return { admit: true, lane, target: 'queue' };
-}
-
-/** The settings of {@link decideAdmission} for a resolved ingress (`pipeline.ingress`). */
-export function admissionSettingsOf(ingress: ResolvedIngress): AdmissionSettings {
-  return {
-    softLimit: ingress.backpressure.softLimit,
-    hardLimit: ingress.backpressure.hardLimit,
-    overload: ingress.backpressure.overload,
-    drainRatePerSecond: ingress.backpressure.drainRatePerSecond,
-    maxRetryAfterSeconds: ingress.backpressure.maxRetryAfterSeconds,
-    overflowMaxDepth: ingress.overflow.maxDepth,
-    overflowDrainRatePerSecond: ingress.overflow.drainRatePerSecond,
-    priorityEnabled: ingress.priority.enabled,
-  };
 }
 
 /**

@@ -55,13 +55,17 @@ export {
   type StageInput,
   StageSchema,
 } from './pipeline-schema.ts';
-export type {
-  ResolvedBackpressure,
-  ResolvedIngress,
-  ResolvedIngressClient,
-  ResolvedOverflow,
-  ResolvedPriority,
-  ResolvedThrottle,
+export {
+  type AdmissionSettings,
+  type AuthorizerSettings,
+  admissionSettingsOf,
+  authorizerSettingsOf,
+  type ResolvedBackpressure,
+  type ResolvedIngress,
+  type ResolvedIngressClient,
+  type ResolvedOverflow,
+  type ResolvedPriority,
+  type ResolvedThrottle,
 } from './resolve-ingress.ts';
 export type {
   ResolvedConsumerSettings,

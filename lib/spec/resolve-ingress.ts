@@ -61,6 +61,56 @@ export interface ResolvedIngress {
   readonly priority: ResolvedPriority;
 }
 
+/**
+ * Thresholds and rates of the admission decision (`decideAdmission` in `functions/authorizer`), from a resolved
+ * ingress. The local ingress server and the authorizer both build theirs with {@link admissionSettingsOf}.
+ */
+export interface AdmissionSettings {
+  readonly softLimit: number;
+  readonly hardLimit: number;
+  readonly overload: 'reject' | 'buffer';
+  /** Records per second the stage drains (all lanes); the basis of Retry-After. */
+  readonly drainRatePerSecond: number;
+  readonly maxRetryAfterSeconds: number;
+  /** Depth of the overflow queue above which `buffer` rejects too. */
+  readonly overflowMaxDepth: number;
+  /** Messages per second the overflow drainer moves back; the Retry-After basis when the overflow is full. */
+  readonly overflowDrainRatePerSecond: number;
+  /** With priority lanes off every request is `high` and the soft limit sheds nothing. */
+  readonly priorityEnabled: boolean;
+}
+
+/** Everything the depth-check authorizer reads from its `SLUICE_ADMISSION` environment variable (JSON). */
+export interface AuthorizerSettings extends AdmissionSettings {
+  readonly depthCacheTtlSeconds: number;
+  readonly priorityHeader: string;
+  readonly defaultLane: Priority;
+}
+
+/** The settings of the admission decision for a resolved ingress (`pipeline.ingress`). */
+export function admissionSettingsOf(ingress: ResolvedIngress): AdmissionSettings {
+  return {
+    softLimit: ingress.backpressure.softLimit,
+    hardLimit: ingress.backpressure.hardLimit,
+    overload: ingress.backpressure.overload,
+    drainRatePerSecond: ingress.backpressure.drainRatePerSecond,
+    maxRetryAfterSeconds: ingress.backpressure.maxRetryAfterSeconds,
+    overflowMaxDepth: ingress.overflow.maxDepth,
+    overflowDrainRatePerSecond: ingress.overflow.drainRatePerSecond,
+    priorityEnabled: ingress.priority.enabled,
+  };
+}
+
+/** The authorizer's settings for a resolved ingress: what the `IngestApi` puts in `SLUICE_ADMISSION`. */
+export function authorizerSettingsOf(ingress: ResolvedIngress): AuthorizerSettings {
+  return {
+    ...admissionSettingsOf(ingress),
+    depthCacheTtlSeconds: ingress.backpressure.depthCacheTtlSeconds,
+    priorityHeader: ingress.priority.header,
+    defaultLane: ingress.priority.defaultLane,
+  };
+}
+
 type ParsedIngress = z.output<typeof IngressSettingsSchema>;
 
 /**
