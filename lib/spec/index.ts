@@ -39,6 +39,7 @@ export {
   QuotaSettingsSchema,
   ThrottleSettingsSchema,
 } from './ingress-schema.ts';
+export { type JsonSchema, type RequestSchema, requestJsonSchema, UnrepresentableSchemaError } from './json-schema.ts';
 export {
   API_GATEWAY_LIMITS,
   BATCH_SIZE_WITHOUT_WINDOW,
