@@ -7,9 +7,9 @@ export class IngressError extends Error {
 }
 
 /** A function's environment or options are missing or wrong; it cannot run until its deployment is fixed. */
-export class AuthorizerConfigurationError extends IngressError {
+export class IngressConfigurationError extends IngressError {
   constructor(problem: string, options?: ErrorOptions) {
     super(`The ingress function is misconfigured: ${problem}. Redeploy it with the IngestApi construct.`, options);
-    this.name = 'AuthorizerConfigurationError';
+    this.name = 'IngressConfigurationError';
   }
 }

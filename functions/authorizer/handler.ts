@@ -3,7 +3,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { ENV } from '../../lib/spec/environment.ts';
 import type { AuthorizerSettings } from '../../lib/spec/resolve-ingress.ts';
 import { type AdmissionDecision, decideAdmission, laneOf } from './decide.ts';
-import { AuthorizerConfigurationError } from './errors.ts';
+import { IngressConfigurationError } from './errors.ts';
 import { QueueDepthReader } from './queue-depth.ts';
 
 /**
@@ -60,10 +60,10 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   ];
   const overflowUrl = settings.overload === 'buffer' ? queues.overflowQueueUrl : undefined;
   if (settings.overload === 'buffer' && !overflowUrl) {
-    throw new AuthorizerConfigurationError('the overload policy is buffer, but no overflow queue URL was provided');
+    throw new IngressConfigurationError('the overload policy is buffer, but no overflow queue URL was provided');
   }
   if (settings.priorityEnabled && !queues.lowLaneQueueUrl) {
-    throw new AuthorizerConfigurationError('priority lanes are on, but no low lane queue URL was provided');
+    throw new IngressConfigurationError('priority lanes are on, but no low lane queue URL was provided');
   }
   const reader = new QueueDepthReader({
     sqs: options.sqs ?? new SQSClient({}),
@@ -177,13 +177,13 @@ function policyFor(
 export function authorizerOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): AuthorizerOptions {
   const queueUrl = env[ENV.queueUrl];
   const raw = env[ENV.admission];
-  if (!queueUrl) throw new AuthorizerConfigurationError(`${ENV.queueUrl} is not set`);
-  if (!raw) throw new AuthorizerConfigurationError(`${ENV.admission} is not set`);
+  if (!queueUrl) throw new IngressConfigurationError(`${ENV.queueUrl} is not set`);
+  if (!raw) throw new IngressConfigurationError(`${ENV.admission} is not set`);
   let settings: AuthorizerSettings;
   try {
     settings = JSON.parse(raw) as AuthorizerSettings;
   } catch (error) {
-    throw new AuthorizerConfigurationError(`${ENV.admission} is not valid JSON`, { cause: error });
+    throw new IngressConfigurationError(`${ENV.admission} is not valid JSON`, { cause: error });
   }
   const low = env[ENV.lowLaneQueueUrl];
   const overflow = env[ENV.overflowQueueUrl];
