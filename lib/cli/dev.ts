@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { startLocalPipeline } from '../local/local-pipeline.ts';
+import { UsageError } from './errors.ts';
+import { loadDefinition } from './load-definition.ts';
+
+/** `sluice dev`: the pipeline on this machine until Ctrl-C. */
+export async function dev(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      port: { type: 'string' },
+      pipeline: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new UsageError(`--port must be an integer between 0 and 65535, but '${values.port}' was provided`);
+  }
+  const definition = await loadDefinition(values.pipeline);
+  const local = await startLocalPipeline(definition.pipeline, {
+    engineOptions: values.data ? { dataDir: values.data } : {},
+    ingressPort: port,
+    showHandlerOutput: values.verbose,
+    ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
+  });
+  const { engines, provisioned } = local;
+  const lines = [
+    `sluice dev — pipeline '${definition.pipeline.name}' (${engines.kind === 'embedded' ? `embedded engines${values.data ? `, data in ${values.data}` : ', in memory'}` : `external endpoint ${engines.sqsEndpoint}`})`,
+    '',
+    `  ingress     POST ${local.ingress.url}/jobs        GET ${local.ingress.url}/jobs/{id}`,
+    `  SQS         ${engines.sqsEndpoint}`,
+    `  DynamoDB    ${engines.dynamoEndpoint}`,
+    ...[...provisioned.stages.values()].map(
+      (stage) => `  stage ${stage.stage.name.padEnd(6)} ${stage.queueUrl}  (DLQ ${stage.deadLetterQueueUrl})`,
+    ),
+    ...(provisioned.jobTableName ? [`  job table   ${provisioned.jobTableName}`] : []),
+    '',
+    `  try: curl -s -X POST ${local.ingress.url}/jobs -H 'content-type: application/json' \\`,
+    `         -d '{"documentId":"doc-1","source":"https://example.com/a.txt","contentType":"text/plain"}'`,
+    '',
+    'Ctrl-C stops.',
+  ];
+  console.log(lines.join('\n'));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('\nstopping…');
+  await local.stop();
+}

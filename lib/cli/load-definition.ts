@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as z from 'zod';
+import { DocumentJob } from '../../functions/examples/schemas.ts';
+import { examplePipeline } from '../example/pipeline.ts';
+import type { Pipeline } from '../spec/index.ts';
+import { UsageError } from './errors.ts';
+
+/** A pipeline to run locally, with the schema its ingress validates. */
+export interface LocalDefinition {
+  readonly pipeline: Pipeline;
+  readonly acceptSchema?: z.ZodType;
+}
+
+/**
+ * The example pipeline, or the one a module exports as `pipeline` (a `definePipeline` result), with an optional
+ * `acceptSchema` export for the ingress.
+ */
+export async function loadDefinition(modulePath: string | undefined): Promise<LocalDefinition> {
+  if (modulePath === undefined) {
+    return { pipeline: examplePipeline, acceptSchema: DocumentJob };
+  }
+  const module = (await import(pathToFileURL(resolve(modulePath)).href)) as {
+    pipeline?: Pipeline;
+    acceptSchema?: z.ZodType;
+  };
+  if (!module.pipeline || !Array.isArray(module.pipeline.stages)) {
+    throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);
+  }
+  return { pipeline: module.pipeline, ...(module.acceptSchema ? { acceptSchema: module.acceptSchema } : {}) };
+}

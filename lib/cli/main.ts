@@ -1,0 +1,40 @@
+import { dev } from './dev.ts';
+import { UsageError } from './errors.ts';
+
+/** The CLI's commands. Each takes its own arguments. */
+const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: string[]) => Promise<void> }> = {
+  dev: {
+    summary:
+      'run the pipeline locally on embedded SQS and DynamoDB: sluice dev [--data DIR] [--port N] [--pipeline MODULE] [--verbose]',
+    run: dev,
+  },
+};
+
+/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === 'help' || command === '--help') {
+    console.log(
+      [
+        'usage: sluice <command> [options]',
+        '',
+        ...Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(6)} ${summary}`),
+      ].join('\n'),
+    );
+    return command === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[command];
+  try {
+    if (!entry) {
+      throw new UsageError(`unknown command '${command}'; the commands are: ${Object.keys(COMMANDS).join(', ')}`);
+    }
+    await entry.run(args);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`sluice ${command}: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,261 @@
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { LAMBDA_LIMITS, SQS_LIMITS } from '../spec/index.ts';
+import type { LocalFunction } from './local-function.ts';
+import { toSqsEvent } from './sqs-records.ts';
+
+/**
+ * Lambda's SQS event source mapping, reproduced on one machine (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
+ *
+ * - gathers up to `batchSize` records, waiting at most `maxBatchingWindowSeconds` once the first arrived, and never
+ *   more than 6 MB of bodies per invocation;
+ * - starts with 5 concurrent batches and adds up to 5 a second while every poller is busy and records keep coming,
+ *   up to `MaximumConcurrency` (and the function's reserved concurrency), dropping back when the queue is empty;
+ * - partial batch responses: deletes every record not listed in `batchItemFailures`; an empty or invalid
+ *   `itemIdentifier` fails the whole batch, as on AWS;
+ * - a thrown error, a timeout or a throttle deletes nothing: the records come back after their visibility timeout.
+ */
+
+/** Where and how a mapping polls. */
+export interface EventSourcePollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly maxConcurrency: number;
+  readonly function: LocalFunction;
+}
+
+/** AWS starts an SQS mapping with five concurrent batches. */
+export const INITIAL_CONCURRENCY = 5;
+/** …and adds up to 300 a minute. */
+export const SCALE_UP_PER_SECOND = 5;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One SQS event source mapping. */
+export class EventSourcePoller {
+  readonly options: EventSourcePollerOptions;
+  /** Counters for the dashboard and tests. */
+  readonly stats = {
+    received: 0,
+    deleted: 0,
+    failedRecords: 0,
+    failedBatches: 0,
+    batches: 0,
+    largestBatch: 0,
+    peakConcurrency: 0,
+  };
+  private running = false;
+  private active = 0;
+  private busy = 0;
+  private limit: number;
+  private readonly carry: Message[] = [];
+  private scaler: NodeJS.Timeout | undefined;
+  private lastReceiveFull = false;
+  private readonly loops = new Set<Promise<void>>();
+
+  constructor(options: EventSourcePollerOptions) {
+    this.options = options;
+    this.limit = Math.min(INITIAL_CONCURRENCY, this.ceiling);
+  }
+
+  /** The most concurrent batches this mapping may run. */
+  get ceiling(): number {
+    return Math.min(this.options.maxConcurrency, this.options.function.options.reservedConcurrency);
+  }
+
+  /** Batches being processed now. */
+  get concurrency(): number {
+    return this.busy;
+  }
+
+  /** Starts polling. */
+  start(): void {
+    if (this.running) {
+      return;
+    }
+    this.running = true;
+    this.fill();
+    this.scaler = setInterval(() => this.scale(), 1_000);
+  }
+
+  /** Stops polling and waits for the batches in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.scaler);
+    await Promise.all([...this.loops]);
+  }
+
+  private scale(): void {
+    if (this.busy >= this.active && this.lastReceiveFull && this.limit < this.ceiling) {
+      this.limit = Math.min(this.ceiling, this.limit + SCALE_UP_PER_SECOND);
+      this.fill();
+    }
+  }
+
+  private fill(): void {
+    while (this.running && this.active < this.limit) {
+      this.active++;
+      const loop = this.poll().finally(() => {
+        this.active--;
+        this.loops.delete(loop);
+      });
+      this.loops.add(loop);
+    }
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      const batch = await this.gather();
+      if (batch.length === 0) {
+        if (this.active > INITIAL_CONCURRENCY || this.active > this.limit) {
+          // An empty queue: scale back towards the initial pollers.
+          this.limit = Math.max(Math.min(INITIAL_CONCURRENCY, this.ceiling), this.limit - 1);
+          return;
+        }
+        continue;
+      }
+      this.busy++;
+      this.stats.peakConcurrency = Math.max(this.stats.peakConcurrency, this.busy);
+      try {
+        await this.process(batch);
+      } finally {
+        this.busy--;
+      }
+    }
+  }
+
+  /** Receives up to batchSize records within the batching window and the 6 MB payload. */
+  private async gather(): Promise<Message[]> {
+    const { batchSize, maxBatchingWindowSeconds } = this.options;
+    const batch: Message[] = [];
+    let bytes = 0;
+    let windowEnds = Number.POSITIVE_INFINITY;
+    const take = (message: Message): boolean => {
+      const size = Buffer.byteLength(message.Body ?? '');
+      if (batch.length > 0 && bytes + size > LAMBDA_LIMITS.invocationPayloadBytes.max) {
+        this.carry.push(message);
+        return false;
+      }
+      batch.push(message);
+      bytes += size;
+      return true;
+    };
+    while (this.carry.length > 0 && batch.length < batchSize) {
+      if (!take(this.carry.shift() as Message)) {
+        return batch;
+      }
+    }
+    if (batch.length > 0) {
+      windowEnds = Date.now() + maxBatchingWindowSeconds * 1000;
+    }
+    while (this.running && batch.length < batchSize) {
+      const remaining = windowEnds - Date.now();
+      if (batch.length > 0 && remaining <= 0) {
+        break;
+      }
+      const wanted = Math.min(SQS_LIMITS.batchEntries.max, batchSize - batch.length);
+      const result = await this.options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: wanted,
+          // Long-poll while empty (1 s, to notice stop()); inside a window, return at once and wait a little.
+          WaitTimeSeconds: batch.length === 0 ? 1 : 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = result.Messages ?? [];
+      this.lastReceiveFull = messages.length === wanted;
+      this.stats.received += messages.length;
+      let full = false;
+      for (const message of messages) {
+        if (full) {
+          this.carry.push(message);
+        } else if (!take(message)) {
+          full = true;
+        }
+      }
+      if (full) {
+        break;
+      }
+      if (batch.length > 0 && windowEnds === Number.POSITIVE_INFINITY) {
+        windowEnds = Date.now() + maxBatchingWindowSeconds * 1000;
+      }
+      if (batch.length === 0 && messages.length === 0) {
+        return batch;
+      }
+      if (messages.length === 0 && batch.length < batchSize) {
+        await sleep(Math.min(50, Math.max(0, windowEnds - Date.now())));
+      }
+    }
+    return batch;
+  }
+
+  private async process(batch: Message[]): Promise<void> {
+    this.stats.batches++;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    const event = toSqsEvent(batch, { queueArn: this.options.queueArn, region: this.options.region });
+    const outcome = await this.options.function.invoke(event);
+    if (outcome.status !== 'ok') {
+      this.stats.failedBatches++;
+      this.stats.failedRecords += batch.length;
+      return;
+    }
+    const failures = failedIds(outcome.result, batch);
+    if (failures === 'all') {
+      this.stats.failedBatches++;
+      this.stats.failedRecords += batch.length;
+      return;
+    }
+    this.stats.failedRecords += failures.size;
+    const done = batch.filter((message) => !failures.has(message.MessageId as string));
+    await this.delete(done);
+  }
+
+  private async delete(messages: Message[]): Promise<void> {
+    for (let start = 0; start < messages.length; start += SQS_LIMITS.batchEntries.max) {
+      const slice = messages.slice(start, start + SQS_LIMITS.batchEntries.max);
+      const result = await this.options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: slice.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle as string,
+          })),
+        }),
+      );
+      this.stats.deleted += result.Successful?.length ?? 0;
+    }
+  }
+}
+
+/**
+ * The message ids a handler's response reports as failed, or `'all'` when the response fails the whole batch: an
+ * `itemIdentifier` that is empty, not a string, or not in the batch (AWS treats the batch as a complete failure).
+ */
+export function failedIds(response: unknown, batch: readonly Message[]): Set<string> | 'all' {
+  if (response === null || response === undefined) {
+    return new Set();
+  }
+  const failures = (response as SQSBatchResponse).batchItemFailures;
+  if (failures === undefined || failures === null) {
+    return new Set();
+  }
+  if (!Array.isArray(failures)) {
+    return 'all';
+  }
+  const ids = new Set(batch.map((message) => message.MessageId));
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown })?.itemIdentifier;
+    if (typeof id !== 'string' || id === '' || !ids.has(id)) {
+      return 'all';
+    }
+    failed.add(id);
+  }
+  return failed;
+}

@@ -1,0 +1,181 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A consumer function run locally: up to `reservedConcurrency` execution environments (worker threads), each with its
+ * own `process.env` and one invocation at a time. An invocation that outlives the function timeout is abandoned and
+ * its environment terminated, as Lambda does; the next invocation starts a fresh one (a cold start).
+ */
+
+/** How to run a function. */
+export interface LocalFunctionOptions {
+  readonly name: string;
+  /** Absolute path of the handler module. */
+  readonly entry: string;
+  readonly handlerName: string;
+  readonly timeoutSeconds: number;
+  readonly memorySizeMiB: number;
+  /** Environments this function may run at once (its reserved concurrency). */
+  readonly reservedConcurrency: number;
+  /** Environment variables of the function (the SLUICE_* names, AWS endpoint and credentials). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Let the handlers' stdout/stderr through (logs, EMF). @default false */
+  readonly showOutput?: boolean;
+}
+
+/** The outcome of one invocation. */
+export type InvocationResult =
+  | { readonly status: 'ok'; readonly result: unknown }
+  | { readonly status: 'error'; readonly error: { readonly name: string; readonly message: string } }
+  | { readonly status: 'timeout' }
+  | { readonly status: 'throttled' };
+
+interface Environment {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  busy: boolean;
+}
+
+const WORKER_URL = new URL(`./handler-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/** A locally run Lambda function. */
+export class LocalFunction {
+  readonly options: LocalFunctionOptions;
+  private readonly environments: Environment[] = [];
+  private nextId = 0;
+  /** Counters for the dashboard and tests. */
+  readonly stats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, coldStarts: 0 };
+
+  constructor(options: LocalFunctionOptions) {
+    this.options = options;
+  }
+
+  /** Invocations running now. */
+  get running(): number {
+    return this.environments.filter((environment) => environment.busy).length;
+  }
+
+  /** Runs `event`; answers `throttled` when every reserved environment is busy. */
+  async invoke(event: unknown): Promise<InvocationResult> {
+    const environment = this.acquire();
+    if (!environment) {
+      this.stats.throttles++;
+      return { status: 'throttled' };
+    }
+    this.stats.invocations++;
+    try {
+      await environment.ready;
+    } catch (error) {
+      this.discard(environment);
+      this.stats.errors++;
+      return { status: 'error', error: { name: 'InitError', message: (error as Error).message } };
+    }
+    const id = this.nextId++;
+    const timeoutMs = this.options.timeoutSeconds * 1000;
+    const deadline = Date.now() + timeoutMs;
+    return new Promise<InvocationResult>((resolve) => {
+      const onExit = () => {
+        clearTimeout(timer);
+        environment.worker.off('message', onMessage);
+        this.stats.errors++;
+        resolve({
+          status: 'error',
+          error: { name: 'RuntimeExitError', message: 'The execution environment exited during the invocation' },
+        });
+      };
+      const timer = setTimeout(() => {
+        environment.worker.off('exit', onExit);
+        environment.worker.off('message', onMessage);
+        this.discard(environment);
+        this.stats.timeouts++;
+        resolve({ status: 'timeout' });
+      }, timeoutMs);
+      const onMessage = (message: {
+        id?: number;
+        ok?: boolean;
+        result?: unknown;
+        error?: { name: string; message: string };
+      }) => {
+        if (message.id !== id) {
+          return;
+        }
+        clearTimeout(timer);
+        environment.worker.off('message', onMessage);
+        environment.worker.off('exit', onExit);
+        environment.busy = false;
+        if (message.ok) {
+          resolve({ status: 'ok', result: message.result });
+        } else {
+          this.stats.errors++;
+          resolve({ status: 'error', error: message.error ?? { name: 'Error', message: 'unknown error' } });
+        }
+      };
+      environment.worker.on('message', onMessage);
+      environment.worker.once('exit', onExit);
+      environment.worker.postMessage({ id, event, deadline });
+    });
+  }
+
+  /** Ends every environment. */
+  async stop(): Promise<void> {
+    await Promise.all(this.environments.splice(0).map((environment) => environment.worker.terminate()));
+  }
+
+  private acquire(): Environment | undefined {
+    const idle = this.environments.find((environment) => !environment.busy);
+    if (idle) {
+      idle.busy = true;
+      return idle;
+    }
+    if (this.environments.length >= this.options.reservedConcurrency) {
+      return undefined;
+    }
+    const environment = this.spawn();
+    environment.busy = true;
+    this.environments.push(environment);
+    return environment;
+  }
+
+  private spawn(): Environment {
+    this.stats.coldStarts++;
+    const show = this.options.showOutput ?? false;
+    const worker = new Worker(WORKER_URL, {
+      workerData: {
+        entry: this.options.entry,
+        handlerName: this.options.handlerName,
+        functionName: this.options.name,
+        memorySizeMiB: this.options.memorySizeMiB,
+      },
+      env: { ...process.env, ...this.options.environment },
+      stdout: !show,
+      stderr: !show,
+      resourceLimits: { maxOldGenerationSizeMb: this.options.memorySizeMiB },
+    });
+    if (!show) {
+      worker.stdout.resume();
+      worker.stderr.resume();
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean }) => {
+        if (message.ready) {
+          worker.off('message', onMessage);
+          worker.off('error', reject);
+          resolve();
+        }
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    // A crash after start (an uncaught error in the handler's module) ends the environment.
+    worker.on('error', () => this.discard(environment));
+    const environment: Environment = { worker, ready, busy: false };
+    return environment;
+  }
+
+  private discard(environment: Environment): void {
+    const index = this.environments.indexOf(environment);
+    if (index >= 0) {
+      this.environments.splice(index, 1);
+    }
+    void environment.worker.terminate();
+  }
+}

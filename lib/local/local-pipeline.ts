@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type * as z from 'zod';
+import { ENV, type Pipeline } from '../spec/index.ts';
+import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
+import { EventSourcePoller } from './event-source-poller.ts';
+import { type IngressServer, startIngressServer } from './ingress-server.ts';
+import { LocalFunction } from './local-function.ts';
+import { type ProvisionedPipeline, provisionPipeline } from './provision.ts';
+
+/**
+ * The whole pipeline on one machine: engines (or an external endpoint such as LocalStack), the queues and tables of
+ * the same definition the CDK app deploys, one event source poller and function per stage running the stage's real
+ * handler, and the ingress in front of the first stage.
+ */
+
+/** Options of {@link startLocalPipeline}. */
+export interface LocalPipelineOptions {
+  /** Engines already running; without them, they are started (and stopped with the pipeline). */
+  readonly engines?: Engines;
+  /** Options for starting engines (data directory, ports) when `engines` is not given. */
+  readonly engineOptions?: StartEnginesOptions;
+  /** Schema of the accepted jobs' data, for the ingress's 400s. */
+  readonly acceptSchema?: z.ZodType;
+  /** Prefix of queue and table names. @default the pipeline's name */
+  readonly prefix?: string;
+  readonly ingressPort?: number;
+  /** Ingress throttle. */
+  readonly rateLimitPerSecond?: number;
+  readonly burstLimit?: number;
+  /** Depth check at the ingress. @default true */
+  readonly backpressure?: boolean;
+  /** Let the handlers' logs through to this process's stdout. @default false */
+  readonly showHandlerOutput?: boolean;
+  /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
+  readonly root?: string;
+}
+
+/** A running local pipeline. */
+export interface LocalPipeline {
+  readonly engines: Engines;
+  readonly provisioned: ProvisionedPipeline;
+  readonly ingress: IngressServer;
+  readonly pollers: ReadonlyMap<string, EventSourcePoller>;
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+/** Starts `pipeline` locally. */
+export async function startLocalPipeline(
+  pipeline: Pipeline,
+  options: LocalPipelineOptions = {},
+): Promise<LocalPipeline> {
+  const ownEngines = options.engines === undefined;
+  const engines = options.engines ?? (await startEngines(options.engineOptions));
+  const credentials = engines.kind === 'embedded' ? LOCAL_CREDENTIALS : undefined;
+  const sqs = new SQSClient({
+    endpoint: engines.sqsEndpoint,
+    region: engines.region,
+    useQueueUrlAsEndpoint: false,
+    ...(credentials ? { credentials } : {}),
+  });
+  const dynamo = new DynamoDBClient({
+    endpoint: engines.dynamoEndpoint,
+    region: engines.region,
+    ...(credentials ? { credentials } : {}),
+  });
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const provisioned = await provisionPipeline(pipeline, {
+      sqs,
+      dynamo,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    });
+    const functions = new Map<string, LocalFunction>();
+    const pollers = new Map<string, EventSourcePoller>();
+    for (const stage of pipeline.stages) {
+      const queues = provisioned.stages.get(stage.name);
+      if (!queues) {
+        throw new Error(`stage ${stage.name} was not provisioned`);
+      }
+      const next = stage.next ? provisioned.stages.get(stage.next) : undefined;
+      const environment: Record<string, string> = {
+        ...stage.consumer.environment,
+        [ENV.pipelineName]: pipeline.name,
+        [ENV.stageName]: stage.name,
+        [ENV.queueUrl]: queues.queueUrl,
+        [ENV.deadLetterQueueUrl]: queues.deadLetterQueueUrl,
+        [ENV.maxReceiveCount]: String(stage.queue.maxReceiveCount),
+        [ENV.visibilityTimeoutSeconds]: String(stage.queue.visibilityTimeoutSeconds),
+        ...(next ? { [ENV.nextQueueUrl]: next.queueUrl } : {}),
+        ...(provisioned.jobTableName ? { [ENV.jobTableName]: provisioned.jobTableName } : {}),
+        ...(provisioned.idempotencyTableName ? { [ENV.idempotencyTableName]: provisioned.idempotencyTableName } : {}),
+        AWS_REGION: engines.region,
+        AWS_ENDPOINT_URL_SQS: engines.sqsEndpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: engines.dynamoEndpoint,
+        ...(credentials
+          ? { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey }
+          : {}),
+      };
+      const fn = new LocalFunction({
+        name: `${pipeline.name}-${stage.name}`,
+        entry: resolve(options.root ?? process.cwd(), stage.consumer.entry),
+        handlerName: stage.consumer.handler,
+        timeoutSeconds: stage.consumer.timeoutSeconds,
+        memorySizeMiB: stage.consumer.memorySizeMiB,
+        reservedConcurrency: stage.consumer.reservedConcurrency,
+        environment,
+        showOutput: options.showHandlerOutput ?? false,
+      });
+      const poller = new EventSourcePoller({
+        sqs,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        region: engines.region,
+        batchSize: stage.consumer.batchSize,
+        maxBatchingWindowSeconds: stage.consumer.maxBatchingWindowSeconds,
+        maxConcurrency: stage.consumer.maxConcurrency,
+        function: fn,
+      });
+      functions.set(stage.name, fn);
+      pollers.set(stage.name, poller);
+      stops.push(() => fn.stop());
+      stops.unshift(() => poller.stop());
+      poller.start();
+    }
+    const first = provisioned.stages.get(pipeline.stages[0]?.name ?? '');
+    if (!first) {
+      throw new Error(`pipeline ${pipeline.name} has no stages`);
+    }
+    const ingress = await startIngressServer({
+      sqs,
+      dynamo,
+      stage: first,
+      ...(provisioned.jobTableName ? { jobTableName: provisioned.jobTableName } : {}),
+      ...(options.acceptSchema ? { schema: options.acceptSchema } : {}),
+      ...(options.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: options.rateLimitPerSecond }),
+      ...(options.burstLimit === undefined ? {} : { burstLimit: options.burstLimit }),
+      ...(options.backpressure === undefined ? {} : { backpressure: options.backpressure }),
+      ...(options.ingressPort === undefined ? {} : { port: options.ingressPort }),
+    });
+    stops.unshift(() => ingress.stop());
+    let stopped = false;
+    return {
+      engines,
+      provisioned,
+      ingress,
+      pollers,
+      functions,
+      sqs,
+      dynamo,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const stop of stops) await stop();
+        sqs.destroy();
+        dynamo.destroy();
+        if (ownEngines) await engines.stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops) await stop().catch(() => undefined);
+    if (ownEngines) await engines.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,122 @@
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { IDEMPOTENCY_TABLE, JOB_TABLE, type Pipeline, type ResolvedStage, type TableShape } from '../spec/index.ts';
+
+/**
+ * Creates, on the local engines (or any SQS/DynamoDB endpoint), the queues and tables the CDK constructs create on
+ * AWS for the same pipeline definition: each stage's queue and dead-letter queue with the same redrive policy,
+ * visibility timeout, retention and FIFO settings, and the job and idempotency tables with TTL. Safe to run again
+ * against persisted engines: existing queues and tables are reused.
+ */
+
+/** A stage's queues as provisioned. */
+export interface ProvisionedStage {
+  readonly stage: ResolvedStage;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly deadLetterQueueUrl: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/** Everything provisioned for one pipeline. */
+export interface ProvisionedPipeline {
+  readonly pipeline: Pipeline;
+  readonly stages: ReadonlyMap<string, ProvisionedStage>;
+  readonly jobTableName?: string;
+  readonly idempotencyTableName?: string;
+}
+
+/** Options of {@link provisionPipeline}. */
+export interface ProvisionOptions {
+  readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBClient;
+  /** Prefix of every queue and table name. @default the pipeline's name */
+  readonly prefix?: string;
+}
+
+/** Creates (or reuses) every queue and table of `pipeline`. */
+export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOptions): Promise<ProvisionedPipeline> {
+  const prefix = options.prefix ?? pipeline.name;
+  const stages = new Map<string, ProvisionedStage>();
+  for (const stage of pipeline.stages) {
+    stages.set(stage.name, await provisionStage(options.sqs, `${prefix}-${stage.name}`, stage));
+  }
+  const [jobTableName, idempotencyTableName] = await Promise.all([
+    pipeline.jobs.enabled ? ensureTable(options.dynamo, `${prefix}-jobs`, JOB_TABLE) : undefined,
+    pipeline.idempotency.enabled ? ensureTable(options.dynamo, `${prefix}-idempotency`, IDEMPOTENCY_TABLE) : undefined,
+  ]);
+  return {
+    pipeline,
+    stages,
+    ...(jobTableName === undefined ? {} : { jobTableName }),
+    ...(idempotencyTableName === undefined ? {} : { idempotencyTableName }),
+  };
+}
+
+async function provisionStage(sqs: SQSClient, name: string, stage: ResolvedStage): Promise<ProvisionedStage> {
+  const { queue } = stage;
+  const suffix = queue.fifo ? '.fifo' : '';
+  const fifo: Record<string, string> = queue.fifo ? { FifoQueue: 'true' } : {};
+  const deadLetterQueueUrl = await createQueue(sqs, `${name}-dlq${suffix}`, {
+    ...fifo,
+    MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
+    MaximumMessageSize: String(queue.maxMessageSizeBytes),
+  });
+  const deadLetterQueueArn = await queueArn(sqs, deadLetterQueueUrl);
+  const queueUrl = await createQueue(sqs, `${name}${suffix}`, {
+    ...fifo,
+    ...(queue.fifo && queue.contentBasedDeduplication ? { ContentBasedDeduplication: 'true' } : {}),
+    VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(queue.retentionPeriodSeconds),
+    MaximumMessageSize: String(queue.maxMessageSizeBytes),
+    DelaySeconds: String(queue.deliveryDelaySeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterQueueArn, maxReceiveCount: queue.maxReceiveCount }),
+  });
+  return { stage, queueUrl, queueArn: await queueArn(sqs, queueUrl), deadLetterQueueUrl, deadLetterQueueArn };
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  const result = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!result.QueueUrl) {
+    throw new Error(`CreateQueue returned no URL for ${name}`);
+  }
+  return result.QueueUrl;
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arn = result.Attributes?.QueueArn;
+  if (!arn) {
+    throw new Error(`GetQueueAttributes returned no QueueArn for ${queueUrl}`);
+  }
+  return arn;
+}
+
+async function ensureTable(dynamo: DynamoDBClient, name: string, shape: TableShape): Promise<string> {
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: shape.partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: shape.partitionKey, KeyType: 'HASH' }],
+      }),
+    );
+    await dynamo.send(
+      new UpdateTimeToLiveCommand({
+        TableName: name,
+        TimeToLiveSpecification: { AttributeName: shape.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) {
+      throw error;
+    }
+  }
+  return name;
+}
