@@ -1,87 +1,113 @@
-import type { Priority } from '../../lib/spec/index.ts';
+import type { Priority } from '../../lib/spec/envelope.ts';
+import type { AdmissionSettings } from '../../lib/spec/resolve-ingress.ts';
+
+export { type AdmissionSettings, admissionSettingsOf } from '../../lib/spec/resolve-ingress.ts';
 
 /**
- * The admission decision of the ingress, as a pure function: the deployed authorizer and the local ingress server
- * both call it, so they answer the same way to the same depth.
+ * The admission decision of the ingress: a pure function of the stage's backlog and the thresholds of the pipeline
+ * definition. The AWS authorizer (`handler.ts`) and the local ingress server both call it, so they shed alike.
  *
- * - below the soft limit, everything is admitted;
- * - between the soft and the hard limit, low-priority requests are shed (429) and high priority is admitted;
- * - at or above the hard limit, the overload policy applies: `reject` answers 503, `buffer` admits into the
- *   overflow queue (until that, too, is at its own limit).
+ * - Below the soft limit: admit.
+ * - From the soft limit (with priority lanes on): shed `low` requests; `high` ones are still admitted.
+ * - From the hard limit: the overload policy. `reject` answers 503; `buffer` admits to the overflow queue until that
+ *   queue holds `overflowMaxDepth` messages, then answers 503 too.
  *
- * Every rejection carries a Retry-After estimated from the backlog and the stage's drain rate.
+ * Every rejection carries `retryAfterSeconds`: the time the stage's consumers need to drain the backlog back below
+ * the threshold that was crossed, at least 1 and at most `maxRetryAfterSeconds`.
+ *
+ * Rejections are always 503: API Gateway maps an authorizer's Deny to one gateway response (ACCESS_DENIED) with one
+ * status code, and 503 + Retry-After is HTTP's "overloaded, come back later" (RFC 9110 §15.6.4). 429 stays the
+ * answer of the per-client and stage throttles (usage plans), so a producer can tell "you send too fast" (429) from
+ * "the system is full" (503), and both from authentication failures (401/403).
  */
 
-/** Thresholds and policy of one accept stage. */
-export interface AdmissionPolicy {
-  /** Depth from which low-priority requests are shed. */
-  readonly softLimit: number;
-  /** Depth from which the overload policy applies. */
-  readonly hardLimit: number;
-  readonly overload: 'reject' | 'buffer';
-  /** Records per second the stage drains at full scale. */
-  readonly drainRatePerSecond: number;
-  /** Depth of the overflow queue from which even buffering is refused. @default hardLimit */
-  readonly overflowLimit?: number;
-  /** Longest Retry-After sluice advertises. @default 300 */
-  readonly maxRetryAfterSeconds?: number;
-}
+/** Status of an overload rejection. */
+export const OVERLOADED_STATUS = 503;
+/** Status of a throttled request (stage or per-client token bucket, usage plan quota). */
+export const THROTTLED_STATUS = 429;
 
-/** What the decision looks at. */
+/** What the decision looks at for one request. */
 export interface AdmissionInput {
-  /** Messages waiting in the stage's queue (visible + in flight). */
+  /** Messages in the stage's queues (every lane): waiting, in flight and delayed. */
   readonly depth: number;
-  /** Messages parked in the overflow queue. @default 0 */
+  /** Messages on the overflow queue; only read with the `buffer` policy. */
   readonly overflowDepth?: number;
-  readonly priority: Priority;
+  readonly lane: Priority;
+  readonly settings: AdmissionSettings;
 }
 
-/** The decision. */
+/** Why a request was not admitted. */
+export type RejectionReason = 'shed-low-priority' | 'over-hard-limit' | 'overflow-full';
+
+/** The outcome: admitted to a lane's queue or to the overflow queue, or rejected with a status and Retry-After. */
 export type AdmissionDecision =
-  | { readonly admit: true; readonly target: 'queue' | 'overflow' }
+  | { readonly admit: true; readonly lane: Priority; readonly target: 'queue' | 'overflow' }
   | {
       readonly admit: false;
-      readonly status: 429 | 503;
+      readonly status: typeof OVERLOADED_STATUS;
       readonly retryAfterSeconds: number;
-      readonly reason: 'shed-low-priority' | 'overloaded';
+      readonly reason: RejectionReason;
     };
 
-const ADMIT_TO_QUEUE: AdmissionDecision = { admit: true, target: 'queue' };
-const ADMIT_TO_OVERFLOW: AdmissionDecision = { admit: true, target: 'overflow' };
-
-/** Decides whether a request is accepted, and where to. */
-export function decideAdmission(input: AdmissionInput, policy: AdmissionPolicy): AdmissionDecision {
-  const { depth } = input;
-  if (depth < policy.softLimit) {
-    return ADMIT_TO_QUEUE;
-  }
-  if (depth < policy.hardLimit) {
-    if (input.priority === 'high') {
-      return ADMIT_TO_QUEUE;
+/**
+ * Decides whether one request is admitted.
+ *
+ * @example
+ * const decision = decideAdmission({ depth: 950, lane: 'low', settings });
+ * if (!decision.admit) respond(decision.status, { error: 'overloaded', retryAfterSeconds: decision.retryAfterSeconds });
+ */
+export function decideAdmission(input: AdmissionInput): AdmissionDecision {
+  const { depth, settings } = input;
+  const lane: Priority = settings.priorityEnabled ? input.lane : 'high';
+  if (depth >= settings.hardLimit) {
+    if (settings.overload === 'buffer') {
+      const overflowDepth = input.overflowDepth ?? 0;
+      if (overflowDepth < settings.overflowMaxDepth) return { admit: true, lane, target: 'overflow' };
+      return reject(
+        'overflow-full',
+        overflowDepth - settings.overflowMaxDepth + 1,
+        settings.overflowDrainRatePerSecond,
+        settings,
+      );
     }
-    return {
-      admit: false,
-      status: 429,
-      retryAfterSeconds: retryAfter(depth - policy.softLimit, policy),
-      reason: 'shed-low-priority',
-    };
+    return reject('over-hard-limit', depth - settings.hardLimit + 1, settings.drainRatePerSecond, settings);
   }
-  if (policy.overload === 'buffer' && (input.overflowDepth ?? 0) < (policy.overflowLimit ?? policy.hardLimit)) {
-    return ADMIT_TO_OVERFLOW;
+  if (lane === 'low' && depth >= settings.softLimit) {
+    return reject('shed-low-priority', depth - settings.softLimit + 1, settings.drainRatePerSecond, settings);
   }
-  return {
-    admit: false,
-    status: 503,
-    retryAfterSeconds: retryAfter(depth - policy.softLimit, policy),
-    reason: 'overloaded',
-  };
+  return { admit: true, lane, target: 'queue' };
 }
 
-/** Seconds until the backlog above the soft limit drains at the stage's rate: at least 1, at most the cap. */
-export function retryAfter(excess: number, policy: AdmissionPolicy): number {
-  const cap = policy.maxRetryAfterSeconds ?? 300;
-  if (policy.drainRatePerSecond <= 0) {
-    return cap;
-  }
-  return Math.min(cap, Math.max(1, Math.ceil(Math.max(0, excess) / policy.drainRatePerSecond)));
+/**
+ * Seconds until `excess` messages are drained at `ratePerSecond`, rounded up, at least 1 and at most
+ * `maxRetryAfterSeconds` (a rate of 0 or less gives the maximum).
+ */
+export function retryAfterSecondsFor(excess: number, ratePerSecond: number, maxRetryAfterSeconds: number): number {
+  if (!(ratePerSecond > 0)) return maxRetryAfterSeconds;
+  const seconds = Math.ceil(Math.max(1, excess) / ratePerSecond);
+  return Math.min(maxRetryAfterSeconds, Math.max(1, seconds));
+}
+
+/**
+ * The lane a request asks for through the priority header: `high` or `low` (any case, surrounding spaces ignored).
+ * A missing or unknown value gets the default lane: the authorizer cannot answer 400, and a producer that mislabels
+ * its priority should not lose its request.
+ */
+export function laneOf(headerValue: string | undefined, defaultLane: Priority): Priority {
+  const value = headerValue?.trim().toLowerCase();
+  return value === 'high' || value === 'low' ? value : defaultLane;
+}
+
+function reject(
+  reason: RejectionReason,
+  excess: number,
+  ratePerSecond: number,
+  settings: AdmissionSettings,
+): AdmissionDecision {
+  return {
+    admit: false,
+    status: OVERLOADED_STATUS,
+    retryAfterSeconds: retryAfterSecondsFor(excess, ratePerSecond, settings.maxRetryAfterSeconds),
+    reason,
+  };
 }

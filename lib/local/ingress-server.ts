@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type * as z from 'zod';
-import { type AdmissionPolicy, decideAdmission } from '../../functions/authorizer/decide.ts';
+import { type AdmissionSettings, decideAdmission } from '../../functions/authorizer/decide.ts';
 import { DepthReader } from '../../functions/authorizer/depth-reader.ts';
 import { toJobRecord } from '../../functions/runtime/job-status.ts';
-import { encodeJob, JOB_ID_PATTERN, JOB_TABLE, PRIORITIES, type Priority } from '../spec/index.ts';
+import { encodeJob, INGRESS_DEFAULTS, JOB_ID_PATTERN, JOB_TABLE, PRIORITIES, type Priority } from '../spec/index.ts';
 import type { ProvisionedStage } from './provision.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -56,11 +56,17 @@ export async function startIngressServer(options: IngressServerOptions): Promise
   const { stage } = options.stage;
   const throttle = new TokenBucket(options.rateLimitPerSecond ?? 1_000, options.burstLimit ?? 2_000);
   const depthReader = new DepthReader(() => options.sqs, (options.depthCacheTtlSeconds ?? 1) * 1000);
-  const policy: AdmissionPolicy = {
-    softLimit: Math.floor(stage.flow.depthLimit * 0.8),
-    hardLimit: stage.flow.depthLimit,
+  const hardLimit = stage.flow.depthLimit;
+  const settings: AdmissionSettings = {
+    softLimit: Math.max(1, Math.floor(hardLimit * INGRESS_DEFAULTS.softLimitFraction)),
+    hardLimit,
     overload: 'reject',
     drainRatePerSecond: stage.flow.drainRatePerSecond,
+    maxRetryAfterSeconds: INGRESS_DEFAULTS.maxRetryAfterSeconds,
+    overflowMaxDepth: hardLimit * INGRESS_DEFAULTS.overflowDepthFactor,
+    overflowDrainRatePerSecond: 1,
+    // The local ingress honours the priority header for shedding even without separate lane queues.
+    priorityEnabled: true,
   };
   const stats = { offered: 0, accepted: 0, throttled: 0, shed: 0, rejected: 0, invalid: 0 };
   let baseUrl = '';
@@ -81,9 +87,9 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     }
     if (options.backpressure ?? true) {
       const depth = await depthReader.depth(options.stage.queueUrl);
-      const decision = decideAdmission({ depth, priority: priorityHeader as Priority }, policy);
+      const decision = decideAdmission({ depth, lane: priorityHeader as Priority, settings });
       if (!decision.admit) {
-        if (decision.status === 429) stats.shed++;
+        if (decision.reason === 'shed-low-priority') stats.shed++;
         else stats.rejected++;
         return send(
           response,

@@ -3,6 +3,7 @@ import { consumerRuleProblems } from './consumer-rules.ts';
 import { PipelineDefinitionError } from './errors.ts';
 import { DEFAULTS } from './limits.ts';
 import { type PipelineInput, PipelineSchema } from './pipeline-schema.ts';
+import { ingressRawProblems, type ResolvedIngress, resolveIngress } from './resolve-ingress.ts';
 import { type ResolvedStage, resolveStage, type SpecWarning } from './resolve-stage.ts';
 
 /** A validated pipeline with every default applied and every derived value computed. */
@@ -12,6 +13,8 @@ export interface Pipeline {
   readonly stages: readonly ResolvedStage[];
   readonly jobs: { readonly enabled: boolean; readonly ttlDays: number };
   readonly idempotency: { readonly enabled: boolean; readonly ttlSeconds: number };
+  /** The HTTP ingress, when the definition has an `ingress` section. */
+  readonly ingress?: ResolvedIngress;
   /** Values sluice changed, or risks it wants a user to see; the constructs report them as CDK warnings. */
   readonly warnings: readonly SpecWarning[];
 }
@@ -51,6 +54,8 @@ export function validatePipeline(input: unknown): PipelineValidation {
   const warnings: SpecWarning[] = [];
   const definition = parsed.data;
   const stages = definition.stages.map((stage, index) => resolveStage(stage, `stages[${index}]`, warnings));
+  const ingress = definition.ingress && resolveIngress(definition.ingress, stages, problems, warnings);
+  if (problems.length > 0) return { success: false, problems };
   const pipeline: Pipeline = {
     name: definition.name,
     ...(definition.description === undefined ? {} : { description: definition.description }),
@@ -60,6 +65,7 @@ export function validatePipeline(input: unknown): PipelineValidation {
       enabled: definition.idempotency?.enabled ?? false,
       ttlSeconds: definition.idempotency?.ttlSeconds ?? DEFAULTS.idempotencyTtlSeconds,
     },
+    ...(ingress === undefined ? {} : { ingress }),
     warnings,
   };
   return { success: true, pipeline };
@@ -118,6 +124,7 @@ function crossFieldProblems(input: unknown): string[] {
   if (!Array.isArray(stages)) return [];
   const problems: string[] = [];
   const names = stages.map((stage) => asRecord(stage)?.name);
+  problems.push(...ingressRawProblems(asRecord(input)?.ingress, names));
   stages.forEach((raw, index) => {
     const stage = asRecord(raw);
     if (!stage) return;

@@ -23,6 +23,16 @@ export const ENV = {
   jobTableName: 'SLUICE_JOB_TABLE',
   /** Name of the pipeline's idempotency table, when idempotency is on. */
   idempotencyTableName: 'SLUICE_IDEMPOTENCY_TABLE',
+  /** URL of the low-priority lane's queue, when the ingress has priority lanes. */
+  lowLaneQueueUrl: 'SLUICE_LOW_QUEUE_URL',
+  /** URL of the ingress's overflow queue, when its overload policy is `buffer`. */
+  overflowQueueUrl: 'SLUICE_OVERFLOW_QUEUE_URL',
+  /** The depth-check authorizer's settings (`AuthorizerSettings` of `resolve-ingress.ts`) as JSON. */
+  admission: 'SLUICE_ADMISSION',
+  /** `schemaVersion` the accept function writes into envelopes. */
+  schemaVersion: 'SLUICE_SCHEMA_VERSION',
+  /** The overflow drainer: messages per second it moves, and the depth below which it moves them (JSON). */
+  drain: 'SLUICE_DRAIN',
   /** Standard AWS SDK variable: when set, every sluice client (runtime, local runtime, operator commands) uses it. */
   awsEndpointUrl: 'AWS_ENDPOINT_URL',
 } as const;

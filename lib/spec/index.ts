@@ -30,8 +30,21 @@ export {
 export { ENV, type EnvironmentVariableName } from './environment.ts';
 export { PipelineDefinitionError, SpecError } from './errors.ts';
 export {
+  BackpressureSettingsSchema,
+  IngressClientSchema,
+  type IngressInput,
+  IngressSettingsSchema,
+  OverflowSettingsSchema,
+  PrioritySettingsSchema,
+  QuotaSettingsSchema,
+  ThrottleSettingsSchema,
+} from './ingress-schema.ts';
+export { type JsonSchema, type RequestSchema, requestJsonSchema, UnrepresentableSchemaError } from './json-schema.ts';
+export {
+  API_GATEWAY_LIMITS,
   BATCH_SIZE_WITHOUT_WINDOW,
   DEFAULTS,
+  INGRESS_DEFAULTS,
   LAMBDA_LIMITS,
   type Range,
   SQS_LIMITS,
@@ -43,6 +56,18 @@ export {
   type StageInput,
   StageSchema,
 } from './pipeline-schema.ts';
+export {
+  type AdmissionSettings,
+  type AuthorizerSettings,
+  admissionSettingsOf,
+  authorizerSettingsOf,
+  type ResolvedBackpressure,
+  type ResolvedIngress,
+  type ResolvedIngressClient,
+  type ResolvedOverflow,
+  type ResolvedPriority,
+  type ResolvedThrottle,
+} from './resolve-ingress.ts';
 export type {
   ResolvedConsumerSettings,
   ResolvedFlowSettings,

@@ -45,6 +45,26 @@ export const LAMBDA_LIMITS = {
   invocationPayloadBytes: { min: 0, max: 6 * 1024 * 1024 },
 } as const satisfies Record<string, Range>;
 
+/**
+ * Amazon API Gateway REST API quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+ * The account-level throttle defaults to 10,000 requests per second with a burst of 5,000 and can be raised on
+ * request, so sluice accepts up to ten times that and warns above the default.
+ */
+export const API_GATEWAY_LIMITS = {
+  rateLimitPerSecond: { min: 0.01, max: 100_000 },
+  burstLimit: { min: 0, max: 50_000 },
+  /** The default account-level throttle (per Region); a stage or usage plan above it is capped by the account. */
+  defaultAccountRateLimitPerSecond: { min: 0, max: 10_000 },
+  defaultAccountBurstLimit: { min: 0, max: 5_000 },
+  quotaLimit: { min: 1, max: 2_147_483_647 },
+  /** API Gateway caches a Lambda authorizer's result for up to an hour; sluice allows 10 s (see `ingress-schema.ts`). */
+  authorizerResultTtlSeconds: { min: 0, max: 3600 },
+  /** Largest request payload a REST API accepts. */
+  payloadBytes: { min: 0, max: 10 * 1024 * 1024 },
+  /** Longest an integration (the accept Lambda, the SQS call) may take. */
+  integrationTimeoutSeconds: { min: 0.05, max: 29 },
+} as const satisfies Record<string, Range>;
+
 /** Batch sizes above this need a batching window of at least one second. */
 export const BATCH_SIZE_WITHOUT_WINDOW = 10;
 
@@ -73,4 +93,29 @@ export const DEFAULTS = {
   jobTtlDays: 30,
   /** Seconds a completed idempotency key is remembered. */
   idempotencyTtlSeconds: DAY,
+} as const;
+
+/** Defaults of the `ingress` section of a pipeline definition. */
+export const INGRESS_DEFAULTS = {
+  rateLimitPerSecond: 1000,
+  burstLimit: 500,
+  /** Soft limit as a fraction of the stage's depth limit: low-priority requests are shed from here. */
+  softLimitFraction: 0.8,
+  /** Hard limit as a fraction of the stage's depth limit: the overload policy applies from here. */
+  hardLimitFraction: 1,
+  depthCacheTtlSeconds: 1,
+  authorizerResultTtlSeconds: 5,
+  maxRetryAfterSeconds: 120,
+  /** Parked requests are kept as long as SQS allows. */
+  overflowRetentionSeconds: 14 * DAY,
+  /** The drainer refills at this fraction of the stage's drain rate, so the stage's backlog still shrinks. */
+  overflowDrainFraction: 0.5,
+  /** Low watermark as a fraction of the soft limit: far enough below it that draining does not re-trigger shedding. */
+  lowWatermarkFraction: 0.5,
+  /** The overflow queue holds at most this many times the hard limit before buffering turns into rejecting. */
+  overflowDepthFactor: 10,
+  priorityHeader: 'x-sluice-priority',
+  defaultLane: 'high',
+  /** Schema version written into the envelopes of accepted jobs. */
+  schemaVersion: 1,
 } as const;

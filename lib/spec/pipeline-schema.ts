@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { IngressSettingsSchema } from './ingress-schema.ts';
 import { LAMBDA_LIMITS, type Range, SQS_LIMITS } from './limits.ts';
 
 /**
@@ -116,6 +117,8 @@ export const PipelineSchema = z.strictObject({
     .max(100, { error: 'must hold between 1 and 100 stages' }),
   jobs: JobStatusSettingsSchema.optional(),
   idempotency: IdempotencySettingsSchema.optional(),
+  /** The HTTP ingress of the pipeline (API Gateway → the first stage's queue), with backpressure. */
+  ingress: IngressSettingsSchema.optional(),
 });
 
 /** A pipeline definition as written by a user: most fields optional. */

@@ -1,0 +1,206 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { SQS_LIMITS } from '../../lib/spec/limits.ts';
+import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
+
+/**
+ * The overflow drainer: moves parked requests from the overflow queue back into the stage's queue, at most
+ * `ratePerSecond` messages a second and only while the stage's depth is below `lowWatermark`. It never moves more
+ * than the room left under the watermark, so draining cannot push the stage back into shedding (hysteresis: the
+ * ingress parks from the hard limit, the drainer refills only far below it).
+ *
+ * Nothing is lost: a message is deleted from the overflow queue only after `SendMessageBatch` reported it sent. A
+ * failed send leaves it on the overflow queue, visible again after its visibility timeout; a failed delete after a
+ * successful send delivers it twice, which the runtime's idempotency absorbs (at-least-once).
+ */
+
+/** Options of {@link drainOverflow}. */
+export interface DrainOptions {
+  readonly sqs: SQSClient;
+  readonly overflowQueueUrl: string;
+  /** The stage's queue (the high lane with priority lanes on). */
+  readonly queueUrl: string;
+  /** The low lane's queue: envelopes with `"priority": "low"` go there when set. */
+  readonly lowLaneQueueUrl?: string;
+  /** Messages moved per second at most. */
+  readonly ratePerSecond: number;
+  /** Moves only while the stage's depth (all lanes) is below this. */
+  readonly lowWatermark: number;
+  /** Stop starting rounds after this many milliseconds (keep it below the function timeout). */
+  readonly maxDurationMs: number;
+  /** How long a received message stays hidden from a second drainer while it is moved. @default 30 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default setTimeout-based */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Why a drain run ended. */
+export type DrainStop = 'empty' | 'above-watermark' | 'deadline';
+
+/** What one drain run did. */
+export interface DrainReport {
+  readonly moved: number;
+  /** Sends that failed; those messages stay on the overflow queue. */
+  readonly sendFailures: number;
+  /** Deletes that failed after a successful send; those messages will be moved (delivered) again. */
+  readonly deleteFailures: number;
+  /** One-second rounds started, and the messages moved in each. */
+  readonly rounds: readonly number[];
+  readonly stoppedBecause: DrainStop;
+}
+
+const ROUND_MS = 1000;
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Drains the overflow queue until it is empty, the stage reaches the low watermark, or the time is up.
+ *
+ * @example
+ * const report = await drainOverflow({ sqs, overflowQueueUrl, queueUrl, ratePerSecond: 50, lowWatermark: 1000, maxDurationMs: 50_000 });
+ */
+export async function drainOverflow(options: DrainOptions): Promise<DrainReport> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const started = now();
+  const rounds: number[] = [];
+  let moved = 0;
+  let sendFailures = 0;
+  let deleteFailures = 0;
+  const depthQueues = [options.queueUrl, ...(options.lowLaneQueueUrl ? [options.lowLaneQueueUrl] : [])];
+  let stoppedBecause: DrainStop = 'deadline';
+
+  while (now() - started < options.maxDurationMs) {
+    const roundStarted = now();
+    const depth = await depthOf(options.sqs, depthQueues);
+    const room = options.lowWatermark - depth;
+    if (room <= 0) {
+      stoppedBecause = 'above-watermark';
+      break;
+    }
+    let budget = Math.min(Math.floor(options.ratePerSecond), room);
+    let movedThisRound = 0;
+    let empty = false;
+    while (budget > 0) {
+      const messages = await receive(options, Math.min(budget, SQS_LIMITS.batchEntries.max));
+      if (messages.length === 0) {
+        empty = true;
+        break;
+      }
+      const result = await moveBatch(options, messages);
+      movedThisRound += result.moved;
+      sendFailures += result.sendFailures;
+      deleteFailures += result.deleteFailures;
+      budget -= messages.length;
+    }
+    moved += movedThisRound;
+    rounds.push(movedThisRound);
+    if (empty) {
+      stoppedBecause = 'empty';
+      break;
+    }
+    const elapsed = now() - roundStarted;
+    if (elapsed < ROUND_MS) await sleep(ROUND_MS - elapsed);
+  }
+  return { moved, sendFailures, deleteFailures, rounds, stoppedBecause };
+}
+
+async function depthOf(sqs: SQSClient, queueUrls: readonly string[]): Promise<number> {
+  const results = await Promise.all(
+    queueUrls.map((url) =>
+      sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...DEPTH_ATTRIBUTES] })),
+    ),
+  );
+  let depth = 0;
+  for (const result of results) {
+    for (const name of DEPTH_ATTRIBUTES) depth += Number(result.Attributes?.[name] ?? 0) || 0;
+  }
+  return depth;
+}
+
+async function receive(options: DrainOptions, count: number): Promise<Message[]> {
+  const result = await options.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.overflowQueueUrl,
+      MaxNumberOfMessages: count,
+      WaitTimeSeconds: 0,
+      VisibilityTimeout: options.visibilityTimeoutSeconds ?? 30,
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  return result.Messages ?? [];
+}
+
+/** The queue a parked message goes back to: its lane's queue. */
+function targetOf(options: DrainOptions, body: string | undefined): string {
+  if (!options.lowLaneQueueUrl || body === undefined) return options.queueUrl;
+  try {
+    const parsed = JSON.parse(body) as { priority?: unknown } | null;
+    return parsed?.priority === 'low' ? options.lowLaneQueueUrl : options.queueUrl;
+  } catch {
+    // Not an envelope: the stage's runtime dead-letters it with its reason; the drainer only moves it.
+    return options.queueUrl;
+  }
+}
+
+async function moveBatch(
+  options: DrainOptions,
+  messages: readonly Message[],
+): Promise<{ moved: number; sendFailures: number; deleteFailures: number }> {
+  const byTarget = new Map<string, { entry: SendMessageBatchRequestEntry; message: Message }[]>();
+  messages.forEach((message, index) => {
+    const target = targetOf(options, message.Body);
+    const entries = byTarget.get(target) ?? [];
+    entries.push({
+      entry: {
+        Id: String(index),
+        MessageBody: message.Body ?? '',
+        ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
+          ? { MessageAttributes: message.MessageAttributes }
+          : {}),
+      },
+      message,
+    });
+    byTarget.set(target, entries);
+  });
+
+  const sent: Message[] = [];
+  let sendFailures = 0;
+  for (const [queueUrl, entries] of byTarget) {
+    try {
+      const result = await options.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map(({ entry }) => entry) }),
+      );
+      const ok = new Set((result.Successful ?? []).map((success) => success.Id));
+      for (const { entry, message } of entries) {
+        if (ok.has(entry.Id)) sent.push(message);
+        else sendFailures += 1;
+      }
+    } catch {
+      sendFailures += entries.length;
+    }
+  }
+  if (sent.length === 0) return { moved: 0, sendFailures, deleteFailures: 0 };
+
+  let deleteFailures = 0;
+  try {
+    const result = await options.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.overflowQueueUrl,
+        Entries: sent.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+      }),
+    );
+    deleteFailures = result.Failed?.length ?? 0;
+  } catch {
+    deleteFailures = sent.length;
+  }
+  return { moved: sent.length, sendFailures, deleteFailures };
+}

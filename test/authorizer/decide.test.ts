@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AdmissionSettings,
+  admissionSettingsOf,
+  decideAdmission,
+  laneOf,
+  retryAfterSecondsFor,
+} from '../../functions/authorizer/decide.ts';
+import { definePipeline } from '../../lib/spec/index.ts';
+
+const settings: AdmissionSettings = {
+  softLimit: 800,
+  hardLimit: 1000,
+  overload: 'reject',
+  drainRatePerSecond: 100,
+  maxRetryAfterSeconds: 60,
+  overflowMaxDepth: 5000,
+  overflowDrainRatePerSecond: 20,
+  priorityEnabled: true,
+};
+
+describe('decideAdmission', () => {
+  it('admits both lanes below the soft limit', () => {
+    expect(decideAdmission({ depth: 799, lane: 'low', settings })).toEqual({
+      admit: true,
+      lane: 'low',
+      target: 'queue',
+    });
+    expect(decideAdmission({ depth: 799, lane: 'high', settings })).toEqual({
+      admit: true,
+      lane: 'high',
+      target: 'queue',
+    });
+  });
+
+  it('sheds low priority from the soft limit, with Retry-After from the excess and drain rate', () => {
+    // GIVEN 200 messages at or above the soft limit (800..999), drained at 100/s → 2 s
+    expect(decideAdmission({ depth: 999, lane: 'low', settings })).toEqual({
+      admit: false,
+      status: 503,
+      retryAfterSeconds: 2,
+      reason: 'shed-low-priority',
+    });
+  });
+
+  it('admits high priority between the soft and the hard limit', () => {
+    expect(decideAdmission({ depth: 999, lane: 'high', settings })).toMatchObject({ admit: true, target: 'queue' });
+  });
+
+  it('rejects every lane from the hard limit with the reject policy', () => {
+    expect(decideAdmission({ depth: 1000, lane: 'high', settings })).toEqual({
+      admit: false,
+      status: 503,
+      retryAfterSeconds: 1,
+      reason: 'over-hard-limit',
+    });
+  });
+
+  it('caps Retry-After at maxRetryAfterSeconds', () => {
+    const decision = decideAdmission({ depth: 1_000_000, lane: 'high', settings });
+
+    expect(decision).toMatchObject({ admit: false, retryAfterSeconds: 60 });
+  });
+
+  it('routes to the overflow queue from the hard limit with the buffer policy', () => {
+    const buffer = { ...settings, overload: 'buffer' as const };
+
+    expect(decideAdmission({ depth: 1500, overflowDepth: 10, lane: 'high', settings: buffer })).toEqual({
+      admit: true,
+      lane: 'high',
+      target: 'overflow',
+    });
+  });
+
+  it('rejects with the buffer policy once the overflow queue is full', () => {
+    // GIVEN 100 messages over the overflow bound, drained back at 20/s → 5 s (+1 for the inclusive bound → 6)
+    const buffer = { ...settings, overload: 'buffer' as const };
+
+    expect(decideAdmission({ depth: 1500, overflowDepth: 5100, lane: 'high', settings: buffer })).toEqual({
+      admit: false,
+      status: 503,
+      retryAfterSeconds: 6,
+      reason: 'overflow-full',
+    });
+  });
+
+  it('treats every request as high priority when lanes are off', () => {
+    const noLanes = { ...settings, priorityEnabled: false };
+
+    expect(decideAdmission({ depth: 900, lane: 'low', settings: noLanes })).toEqual({
+      admit: true,
+      lane: 'high',
+      target: 'queue',
+    });
+  });
+});
+
+describe('retryAfterSecondsFor', () => {
+  it('rounds up and is at least 1 second', () => {
+    expect(retryAfterSecondsFor(1, 100, 60)).toBe(1);
+    expect(retryAfterSecondsFor(101, 100, 60)).toBe(2);
+  });
+
+  it('gives the maximum when nothing drains', () => {
+    expect(retryAfterSecondsFor(10, 0, 45)).toBe(45);
+  });
+});
+
+describe('laneOf', () => {
+  it('reads high and low in any case', () => {
+    expect(laneOf(' LOW ', 'high')).toBe('low');
+    expect(laneOf('High', 'low')).toBe('high');
+  });
+
+  it('falls back to the default lane for a missing or unknown value', () => {
+    expect(laneOf(undefined, 'low')).toBe('low');
+    expect(laneOf('urgent', 'high')).toBe('high');
+  });
+});
+
+describe('admissionSettingsOf', () => {
+  it('takes the thresholds of a resolved ingress', () => {
+    // GIVEN
+    const pipeline = definePipeline({
+      name: 'docs',
+      stages: [{ name: 'ingest', consumer: { entry: 'x.ts' }, flow: { depthLimit: 1000 } }],
+      ingress: { backpressure: { overload: 'buffer' }, priority: { enabled: true } },
+    });
+
+    // THEN
+    expect(admissionSettingsOf(pipeline.ingress ?? expect.fail('no ingress'))).toEqual({
+      softLimit: 800,
+      hardLimit: 1000,
+      overload: 'buffer',
+      drainRatePerSecond: 50 + 20,
+      maxRetryAfterSeconds: 120,
+      overflowMaxDepth: 10_000,
+      overflowDrainRatePerSecond: 35,
+      priorityEnabled: true,
+    });
+  });
+});
