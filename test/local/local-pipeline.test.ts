@@ -118,7 +118,7 @@ describe('local pipeline under overload', () => {
   });
   afterAll(() => local?.stop());
 
-  it('sheds low priority with 429 past the soft limit and rejects with 503 past the hard limit, with Retry-After', async () => {
+  it('sheds low priority past the soft limit and rejects everything past the hard limit, with 503 and Retry-After', async () => {
     // GIVEN a depth limit of 20 (soft limit 16) and slow jobs that keep the queue deep
     const depth = async () => {
       const queueUrl = local.provisioned.stages.get('take')?.queueUrl as string;
@@ -144,7 +144,8 @@ describe('local pipeline under overload', () => {
     const low = await post(local.ingress.url, { orderId: 'low', quantity: 1 }, { 'x-sluice-priority': 'low' });
     const high = await post(local.ingress.url, { orderId: 'high', quantity: 1 });
     // THEN low priority is shed and high priority admitted
-    expect(low.status).toBe(429);
+    expect(low.status).toBe(503);
+    expect(low.body.reason).toBe('shed-low-priority');
     expect(high.status).toBe(202);
     // WHEN the depth passes the hard limit
     await fill(5);
@@ -152,6 +153,7 @@ describe('local pipeline under overload', () => {
     const rejected = await post(local.ingress.url, { orderId: 'high-2', quantity: 1 });
     // THEN even high priority is rejected with 503
     expect(rejected.status).toBe(503);
+    expect(rejected.body.reason).toBe('over-hard-limit');
     for (const answer of [low, rejected]) {
       expect(answer.body).toMatchObject({ error: 'overloaded', retryAfterSeconds: expect.any(Number) });
       expect(Number(answer.headers.get('retry-after'))).toBe(answer.body.retryAfterSeconds);
