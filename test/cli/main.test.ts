@@ -1,0 +1,28 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../lib/cli/main.ts';
+
+describe('sluice CLI', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('fails with exit code 2 naming an unknown command and the commands there are', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['deploy-everything'])).toBe(2);
+    expect(errors.mock.calls[0]?.[0]).toMatch(/unknown command 'deploy-everything'; the commands are: dev/);
+  });
+
+  it('fails with exit code 2 naming a bad --port value and the range', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['dev', '--port', 'eighty'])).toBe(2);
+    expect(errors.mock.calls[0]?.[0]).toMatch(
+      /--port must be an integer between 0 and 65535, but 'eighty' was provided/,
+    );
+  });
+
+  it('fails with exit code 2 on an unknown flag', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['dev', '--turbo'])).toBe(2);
+    expect(errors.mock.calls[0]?.[0]).toMatch(/--turbo/);
+  });
+});
