@@ -1,5 +1,7 @@
+import { demo } from './demo.ts';
 import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
+import { load } from './load.ts';
 
 /** The CLI's commands. Each takes its own arguments. */
 const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: string[]) => Promise<void> }> = {
@@ -7,6 +9,14 @@ const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: 
     summary:
       'run the pipeline locally on embedded SQS and DynamoDB: sluice dev [--data DIR] [--port N] [--pipeline MODULE] [--verbose]',
     run: dev,
+  },
+  load: {
+    summary: 'open-loop load on an ingress: sluice load --rate R --duration SECONDS [--url U] [--json]',
+    run: load,
+  },
+  demo: {
+    summary: 'overload with and without backpressure, and the ledger: sluice demo [--json] [--overload-seconds N]',
+    run: demo,
   },
 };
 
@@ -29,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command '${command}'; the commands are: ${Object.keys(COMMANDS).join(', ')}`);
     }
     await entry.run(args);
-    return 0;
+    // A command may set process.exitCode (e.g. a demo whose ledger does not balance).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`sluice ${command}: ${(error as Error).message}`);

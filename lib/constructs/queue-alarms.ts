@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../spec/index.ts';
+import { AGE_SLO_SECONDS, DEFAULTS } from '../spec/index.ts';
 import { AlarmTopic } from './alarm-topic.ts';
 import type { DurableQueue } from './durable-queue.ts';
 import { InvalidPropsError } from './errors.ts';
@@ -59,13 +59,7 @@ export class QueueAlarms extends Construct {
     const problems: string[] = [];
     checkRange(problems, 'evaluationPeriods', evaluationPeriods, { min: 1, max: 1440 });
     checkRange(problems, 'datapointsToAlarm', datapointsToAlarm, { min: 1, max: evaluationPeriods });
-    checkRange(
-      problems,
-      'ageSlo',
-      knownSeconds(ageSlo),
-      { min: 60, max: DEFAULTS.deadLetterRetentionSeconds },
-      ' seconds',
-    );
+    checkRange(problems, 'ageSlo', knownSeconds(ageSlo), AGE_SLO_SECONDS, ' seconds');
     checkRange(problems, 'depthLimit', props.depthLimit, { min: 1, max: Number.MAX_SAFE_INTEGER });
     if (problems.length > 0) {
       throw new InvalidPropsError('QueueAlarms', this.node.path, problems);

@@ -31,6 +31,8 @@ export interface LocalPipelineOptions {
   readonly burstLimit?: number;
   /** Depth check at the ingress. @default true */
   readonly backpressure?: boolean;
+  /** Seconds the ingress reuses a depth reading. @default 1 */
+  readonly depthCacheTtlSeconds?: number;
   /** Let the handlers' logs through to this process's stdout. @default false */
   readonly showHandlerOutput?: boolean;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
@@ -140,6 +142,7 @@ export async function startLocalPipeline(
       ...(options.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: options.rateLimitPerSecond }),
       ...(options.burstLimit === undefined ? {} : { burstLimit: options.burstLimit }),
       ...(options.backpressure === undefined ? {} : { backpressure: options.backpressure }),
+      ...(options.depthCacheTtlSeconds === undefined ? {} : { depthCacheTtlSeconds: options.depthCacheTtlSeconds }),
       ...(options.ingressPort === undefined ? {} : { port: options.ingressPort }),
     });
     stops.unshift(() => ingress.stop());

@@ -41,6 +41,7 @@ export {
 } from './ingress-schema.ts';
 export { type JsonSchema, type RequestSchema, requestJsonSchema, UnrepresentableSchemaError } from './json-schema.ts';
 export {
+  AGE_SLO_SECONDS,
   API_GATEWAY_LIMITS,
   BATCH_SIZE_WITHOUT_WINDOW,
   DEFAULTS,

@@ -65,6 +65,12 @@ export const API_GATEWAY_LIMITS = {
   integrationTimeoutSeconds: { min: 0.05, max: 29 },
 } as const satisfies Record<string, Range>;
 
+/**
+ * A stage's age SLO: from 1 second (ApproximateAgeOfOldestMessage is reported in seconds) to SQS's longest retention.
+ * SQS publishes the metric once a minute, so an alarm notices a breach within a minute or so whatever the SLO.
+ */
+export const AGE_SLO_SECONDS: Range = { min: 1, max: 14 * DAY };
+
 /** Batch sizes above this need a batching window of at least one second. */
 export const BATCH_SIZE_WITHOUT_WINDOW = 10;
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { IngressSettingsSchema } from './ingress-schema.ts';
-import { LAMBDA_LIMITS, type Range, SQS_LIMITS } from './limits.ts';
+import { AGE_SLO_SECONDS, LAMBDA_LIMITS, type Range, SQS_LIMITS } from './limits.ts';
 
 /**
  * The zod schema of a pipeline definition: the shape only, with AWS's ranges on every number.
@@ -67,7 +67,7 @@ export const ConsumerSettingsSchema = z.strictObject({
 /** Flow-control targets of a stage. */
 export const FlowSettingsSchema = z.strictObject({
   /** Service level for `ApproximateAgeOfOldestMessage`: no accepted record should wait longer than this. */
-  ageSloSeconds: integerIn(SQS_LIMITS.retentionPeriodSeconds, 'seconds').optional(),
+  ageSloSeconds: integerIn(AGE_SLO_SECONDS, 'seconds').optional(),
   /** Queue depth above which producers are pushed back; derived from the age SLO and drain rate when left out. */
   depthLimit: integerIn({ min: 1, max: 100_000_000 }).optional(),
   /** Mean processing time of one record, in milliseconds: the basis of the drain-rate estimate. */

@@ -9,7 +9,7 @@ describe('sluice CLI', () => {
   it('fails with exit code 2 naming an unknown command and the commands there are', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(await main(['deploy-everything'])).toBe(2);
-    expect(errors.mock.calls[0]?.[0]).toMatch(/unknown command 'deploy-everything'; the commands are: dev/);
+    expect(errors.mock.calls[0]?.[0]).toMatch(/unknown command 'deploy-everything'; the commands are: dev, load, demo/);
   });
 
   it('fails with exit code 2 naming a bad --port value and the range', async () => {
