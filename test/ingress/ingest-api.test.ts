@@ -205,6 +205,22 @@ describe('IngestApi template', () => {
     );
   });
 
+  it('fails if a hand-made ingress caches authorizer results longer than 10 s', () => {
+    // GIVEN an ingress not from definePipeline
+    const ingress = ingressOf({});
+    const stack = testStack();
+    const props = {
+      ingress: { ...ingress, backpressure: { ...ingress.backpressure, authorizerResultTtlSeconds: 300 } },
+      queue: new sqs.Queue(stack, 'Queue'),
+      requestSchema: requestJsonSchema(ChunkJob).schema,
+    };
+
+    // THEN
+    expect(() => new IngestApi(stack, 'Ingest', props)).toThrow(
+      /authorizerResultTtlSeconds must be an integer between 0 and 10 seconds, but 300 was provided/,
+    );
+  });
+
   it('fails if the request schema is not draft-04', () => {
     expect(() =>
       apiWith({}, () => ({ requestSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema' } })),
