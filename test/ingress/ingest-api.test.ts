@@ -13,6 +13,7 @@ function ingressOf(input: IngressInput) {
   const pipeline = definePipeline({
     name: 'docs',
     stages: [{ name: 'ingest', consumer: { entry: 'x.ts' }, flow: { depthLimit: 1000 } }],
+    jobs: { enabled: true },
     ingress: input,
   });
   return pipeline.ingress ?? expect.fail('no ingress');
