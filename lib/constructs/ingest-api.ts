@@ -170,7 +170,7 @@ export class IngestApi extends Construct {
     const validator = this.api.addRequestValidator('BodyValidator', {
       requestValidatorName: 'sluice-body',
       validateRequestBody: true,
-      validateRequestParameters: false,
+      validateRequestParameters: true,
     });
 
     const jobs = this.api.root.addResource('jobs');

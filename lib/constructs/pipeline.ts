@@ -1,9 +1,11 @@
 import { Annotations, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { Pipeline as PipelineDefinition, ResolvedStage } from '../spec/index.ts';
+import type { JsonSchema, Pipeline as PipelineDefinition, ResolvedStage } from '../spec/index.ts';
 import { AlarmTopic } from './alarm-topic.ts';
+import { InvalidPropsError } from './errors.ts';
 import { JobTables } from './job-tables.ts';
+import { PipelineIngress } from './pipeline-ingress.ts';
 import { Stage } from './stage.ts';
 
 /** Stages above which a pipeline puts each stage in a nested stack (about 14 resources a stage; 500 per stack). */
@@ -28,6 +30,17 @@ export interface PipelineProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly tablesRemovalPolicy?: RemovalPolicy;
+  /**
+   * Draft-04 JSON schema of the ingress's request bodies (`requestJsonSchema(zodSchema).schema`); required when the
+   * definition has an `ingress` section.
+   * @default - none
+   */
+  readonly requestSchema?: JsonSchema;
+  /**
+   * The accept handler's source file, when the ingress's integration is `function`.
+   * @default - none
+   */
+  readonly acceptEntry?: string;
 }
 
 /**
@@ -42,6 +55,8 @@ export class Pipeline extends Construct {
   readonly definition: PipelineDefinition;
   readonly alarmTopic: sns.ITopic;
   readonly tables?: JobTables;
+  /** The HTTP ingress (API, low lane, overflow and drainer), when the definition has an `ingress` section. */
+  readonly ingress?: PipelineIngress;
   private readonly stagesByName = new Map<string, Stage>();
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -86,6 +101,25 @@ export class Pipeline extends Construct {
     };
     for (const stage of definition.stages) {
       build(stage);
+    }
+    if (definition.ingress) {
+      if (!props.requestSchema) {
+        throw new InvalidPropsError('Pipeline', this.node.path, [
+          'requestSchema is required when the definition has an ingress section (use requestJsonSchema(yourZodSchema).schema), but none was provided',
+        ]);
+      }
+      const stageDefinition = byName.get(definition.ingress.stage) as ResolvedStage;
+      this.ingress = new PipelineIngress(this, 'Ingress', {
+        ingress: definition.ingress,
+        stageDefinition,
+        stage: this.stage(stageDefinition.name),
+        pipelineName: definition.name,
+        requestSchema: props.requestSchema,
+        ...(props.acceptEntry === undefined ? {} : { acceptEntry: props.acceptEntry }),
+        ...(stageDefinition.next === undefined ? {} : { next: this.stage(stageDefinition.next).queue }),
+        ...(this.tables === undefined ? {} : { tables: this.tables }),
+        alarmTopic: this.alarmTopic,
+      });
     }
   }
 

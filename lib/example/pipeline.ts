@@ -43,4 +43,14 @@ export const examplePipeline: Pipeline = definePipeline({
   ],
   jobs: { enabled: true },
   idempotency: { enabled: true },
+  ingress: {
+    stage: 'extract',
+    throttle: { rateLimitPerSecond: 500, burstLimit: 250 },
+    clients: [
+      { name: 'uploader', rateLimitPerSecond: 200, burstLimit: 100, quota: { limit: 1_000_000, period: 'DAY' } },
+      { name: 'backfill', rateLimitPerSecond: 50, burstLimit: 25 },
+    ],
+    backpressure: { overload: 'buffer', depthCacheTtlSeconds: 1, authorizerResultTtlSeconds: 5 },
+    priority: { enabled: true, lowLaneMaxConcurrency: 4 },
+  },
 });

@@ -169,6 +169,22 @@ describe('depth-check authorizer on the embedded SQS engine', () => {
     expect(calls.get('GetQueueAttributesCommand')).toBe(1);
   });
 
+  it('never sheds a status read, even over the hard limit', async () => {
+    // GIVEN a full queue
+    const sqs = localSqsClient();
+    const queueUrl = await createQueue(sqs, 'authz-get');
+    await fillQueue(sqs, queueUrl, 10);
+    const authorize = createAuthorizer({ settings: authorizerSettings(), queues: { queueUrl }, sqs });
+
+    // WHEN
+    const post = await authorize(authorizerEvent());
+    const get = await authorize({ ...authorizerEvent(), httpMethod: 'GET' });
+
+    // THEN
+    expect(post.policyDocument.Statement[0]?.Effect).toBe('Deny');
+    expect(get.policyDocument.Statement[0]?.Effect).toBe('Allow');
+  });
+
   it('fails if the buffer policy has no overflow queue', () => {
     expect(() =>
       createAuthorizer({

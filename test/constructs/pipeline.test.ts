@@ -26,8 +26,9 @@ describe('the example stack', () => {
   const resources = (type: string) => Object.values(template.findResources(type));
 
   it('redrives every queue to a dead-letter queue after at least 3 receives', () => {
+    // extract, embed, and the ingress's low lane and overflow queues
     const withRedrive = resources('AWS::SQS::Queue').filter((queue) => queue.Properties.RedrivePolicy);
-    expect(withRedrive).toHaveLength(2);
+    expect(withRedrive).toHaveLength(4);
     for (const queue of withRedrive) {
       expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(3);
     }
@@ -35,7 +36,7 @@ describe('the example stack', () => {
 
   it('keeps dead letters 14 days', () => {
     const deadLetterQueues = resources('AWS::SQS::Queue').filter((queue) => queue.Properties.RedriveAllowPolicy);
-    expect(deadLetterQueues).toHaveLength(2);
+    expect(deadLetterQueues).toHaveLength(4);
     for (const queue of deadLetterQueues) {
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
     }
@@ -43,20 +44,21 @@ describe('the example stack', () => {
 
   it('encrypts every queue at rest explicitly and denies non-TLS requests to each', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(8);
     for (const queue of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const tlsOnly = resources('AWS::SQS::QueuePolicy').filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('"aws:SecureTransport":"false"'),
     );
-    expect(tlsOnly).toHaveLength(4);
+    expect(tlsOnly).toHaveLength(8);
   });
 
   it('gives every mapping partial batch responses, a batching window and a maximum concurrency covered by reserved concurrency', () => {
     const functions = template.findResources('AWS::Lambda::Function');
+    // extract (both priority lanes) and embed
     const mappings = resources('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     for (const mapping of mappings) {
       expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThanOrEqual(1);
@@ -92,7 +94,7 @@ describe('the example stack', () => {
       (alarm) =>
         alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && alarm.Properties.Threshold === 0,
     );
-    expect(deadLetterAlarms).toHaveLength(2);
+    expect(deadLetterAlarms).toHaveLength(3);
   });
 
   it('creates the job and idempotency tables with TTL and point-in-time recovery', () => {
