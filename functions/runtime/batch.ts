@@ -1,5 +1,6 @@
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/spec/index.ts';
+import { safeParse } from 'zod/v4/core';
+import { DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/spec/envelope.ts';
 import { backoffSeconds } from './backoff.ts';
 import type { ConsumerConfig } from './consumer.ts';
 import {
@@ -131,7 +132,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
       return failure(config, error);
     }
   }
-  const parsed = config.validator.safeParse(data);
+  const parsed = safeParse(config.validator, data);
   if (!parsed.success) {
     const issues = parsed.error.issues.map(
       (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
@@ -144,7 +145,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     stage: config.stage,
     messageId: state.record.messageId,
     messageGroupId: state.record.attributes.MessageGroupId,
-    logger: config.logger.child({ jobId: job.jobId, correlationId: job.correlationId ?? job.jobId }),
+    logger: config.logger,
     lambdaContext: context,
   });
 

@@ -2,8 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import * as z from 'zod';
-import { DEFAULTS, ENV } from '../../lib/spec/index.ts';
+import { type $ZodType, compile, type output } from 'zod/v4/core';
+import { ENV } from '../../lib/spec/environment.ts';
+import { DEFAULTS } from '../../lib/spec/limits.ts';
 import { lazyClients } from './aws-clients.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { runBatch } from './batch.ts';
@@ -12,11 +13,11 @@ import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
 
 /** Options of {@link consumer}. */
-export interface ConsumerOptions<Schema extends z.ZodType> {
-  /** Schema of the job's `data`; compiled once when the module loads. */
+export interface ConsumerOptions<Schema extends $ZodType> {
+  /** Schema of the job's `data` (zod 4 or zod/mini); compiled once when the module loads. */
   readonly schema: Schema;
   /** Runs one job. Return to succeed; throw {@link PermanentError} to dead-letter it, anything else to retry it. */
-  readonly handler: (job: z.output<Schema>, ctx: JobContext) => Promise<void> | void;
+  readonly handler: (job: output<Schema>, ctx: JobContext) => Promise<void> | void;
   /** Version of `schema`. Jobs with a newer version are permanent failures. @default 1 */
   readonly schemaVersion?: number;
   /** Upgrades data written against an older version. Without it, older versions are permanent failures. */
@@ -30,7 +31,7 @@ export interface ConsumerOptions<Schema extends z.ZodType> {
   /** Backoff of transient failures. @default { baseSeconds: 2, maxSeconds: 900 } */
   readonly backoff?: BackoffOptions;
   /** Idempotency on DynamoDB; `false` turns it off. @default - on when SLUICE_IDEMPOTENCY_TABLE is set */
-  readonly idempotency?: false | IdempotencyOptions<z.output<Schema>>;
+  readonly idempotency?: false | IdempotencyOptions<output<Schema>>;
   /** Job status on DynamoDB; `false` turns it off. @default - on when SLUICE_JOB_TABLE is set */
   readonly jobs?: false | { readonly tableName?: string; readonly ttlDays?: number };
   /** @default - SLUICE_STAGE, or 'consumer' */
@@ -64,6 +65,9 @@ export interface IdempotencyOptions<Data> {
 /** The Lambda handler {@link consumer} returns: middy-wrapped, so more middlewares can be added with `.use()`. */
 export type ConsumerHandler = MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context>;
 
+// The runtime imports single lib/spec modules, never lib/spec/index.ts: the index carries the pipeline schema (classic
+// zod, built at module load), which a consumer bundle must not pay for.
+
 /**
  * A consumer for an SQS-triggered Lambda function: typed records, per-record outcomes (never a failed batch),
  * backoff by error class, dead-lettering with reasons, FIFO group order, idempotency and job status.
@@ -78,7 +82,7 @@ export type ConsumerHandler = MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error
  *   },
  * });
  */
-export function consumer<Schema extends z.ZodType>(options: ConsumerOptions<Schema>): ConsumerHandler {
+export function consumer<Schema extends $ZodType>(options: ConsumerOptions<Schema>): ConsumerHandler {
   const config = resolveConfig(options);
   const base = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     runBatch(config, event.Records, context);
@@ -89,7 +93,7 @@ export function consumer<Schema extends z.ZodType>(options: ConsumerOptions<Sche
 /** Everything a batch run needs, resolved once at module load. */
 export type ConsumerConfig = ReturnType<typeof resolveConfig>;
 
-function resolveConfig<Schema extends z.ZodType>(options: ConsumerOptions<Schema>) {
+function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>) {
   const env = process.env;
   const stage = options.stage ?? env[ENV.stageName] ?? 'consumer';
   const recordConcurrency = options.recordConcurrency ?? DEFAULTS.recordConcurrency;
@@ -163,9 +167,9 @@ function resolveConfig<Schema extends z.ZodType>(options: ConsumerOptions<Schema
 }
 
 /** The schema compiled to zod 4's fast path when it can be; otherwise the schema itself (same results, slower). */
-function compileSchema(schema: z.ZodType): z.ZodType {
+function compileSchema(schema: $ZodType): $ZodType {
   try {
-    return z.compile(schema, { strict: true });
+    return compile(schema, { strict: true });
   } catch {
     // Async refinements or features the compiler cannot model: the runtime parser gives the same answers.
     return schema;

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { encodeJob, type JobEnvelope } from '../../lib/spec/index.ts';
+import { encodeJob, type JobEnvelope } from '../../lib/spec/envelope.ts';
 import type { Logger } from './log.ts';
 import type { OutgoingMessage } from './sqs-actions.ts';
 
@@ -22,8 +22,8 @@ export class JobContext {
   readonly messageId: string;
   /** FIFO only. */
   readonly messageGroupId: string | undefined;
-  /** A logger whose lines carry the stage, job id and correlation id. */
-  readonly logger: Logger;
+  private readonly parentLogger: Logger;
+  private ownLogger: Logger | undefined;
   readonly lambdaContext: Context;
   /** Jobs forwarded to the next stage, sent once the handler returns. */
   readonly forwarded: OutgoingMessage[] = [];
@@ -44,8 +44,14 @@ export class JobContext {
     this.stage = args.stage;
     this.messageId = args.messageId;
     this.messageGroupId = args.messageGroupId;
-    this.logger = args.logger;
+    this.parentLogger = args.logger;
     this.lambdaContext = args.lambdaContext;
+  }
+
+  /** A logger whose lines carry the stage, job id and correlation id (made on first use: most records never log). */
+  get logger(): Logger {
+    this.ownLogger ??= this.parentLogger.child({ jobId: this.jobId, correlationId: this.correlationId });
+    return this.ownLogger;
   }
 
   /** Milliseconds left before Lambda ends the invocation. */
