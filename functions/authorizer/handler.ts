@@ -66,7 +66,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     throw new IngressConfigurationError('priority lanes are on, but no low lane queue URL was provided');
   }
   const reader = new QueueDepthReader({
-    sqs: options.sqs ?? new SQSClient({}),
+    // The endpoint comes from the Region or AWS_ENDPOINT_URL, never from a queue URL's host.
+    sqs: options.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false }),
     queueUrls: overflowUrl ? [...laneQueues, overflowUrl] : laneQueues,
     ttlMs: settings.depthCacheTtlSeconds * 1000,
     ...(options.now ? { now: options.now } : {}),
