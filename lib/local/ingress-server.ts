@@ -196,12 +196,13 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       }),
     );
     if (!result.Item) {
-      return send(response, 404, {
-        error: 'not-found',
-        message: `no job '${jobId}' was accepted (or its record expired)`,
-      });
+      // As the IngestApi in function mode: every issued id is recorded before it is queued, so no record means never
+      // issued (or expired by TTL).
+      return send(response, 404, { jobId, status: 'unknown' });
     }
-    return send(response, 200, toJobRecord(result.Item));
+    // The IngestApi's status body: the job's state as `status`, with its timestamps, attempts and last error.
+    const { state, ...rest } = toJobRecord(result.Item);
+    return send(response, 200, { ...rest, jobId, status: state });
   };
 
   const server: Server = createServer((request, response) => {

@@ -69,10 +69,10 @@ describe('local pipeline end to end', () => {
     expect(accepted.body).toMatchObject({ status: 'accepted', jobId: expect.any(String) });
     expect(accepted.headers.get('location')).toBe(accepted.body.statusUrl);
     const job = await until(
-      async () => (await fetch(accepted.body.statusUrl as string)).json() as Promise<{ state: string }>,
-      (value) => value.state === 'completed',
+      async () => (await fetch(accepted.body.statusUrl as string)).json() as Promise<{ status: string }>,
+      (value) => value.status === 'completed',
     );
-    expect(job.state).toBe('completed');
+    expect(job.status).toBe('completed');
   });
 
   it('answers 400 naming the field for a body that does not match the schema, and enqueues nothing', async () => {
@@ -88,10 +88,10 @@ describe('local pipeline end to end', () => {
     const job = await until(
       async () =>
         (await fetch(accepted.body.statusUrl as string)).json() as Promise<{
-          state: string;
+          status: string;
           lastError?: { message: string };
         }>,
-      (value) => value.state === 'dead-lettered',
+      (value) => value.status === 'dead-lettered',
     );
     expect(job.lastError?.message).toMatch(/quantity must be positive/);
     const dlq = local.provisioned.stages.get('take')?.deadLetterQueueUrl as string;
@@ -100,7 +100,9 @@ describe('local pipeline end to end', () => {
   });
 
   it('answers 404 for a job id never issued', async () => {
-    expect((await fetch(`${local.ingress.url}/jobs/never-issued`)).status).toBe(404);
+    const response = await fetch(`${local.ingress.url}/jobs/never-issued`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ jobId: 'never-issued', status: 'unknown' });
   });
 });
 
