@@ -6,7 +6,7 @@ import { DocumentJob } from './schemas.ts';
 /** The example pipeline's accept function (ingress `integration: 'function'`): document jobs, validated with zod. */
 export const handler = createAcceptHandler({
   schema: DocumentJob,
-  sqs: new SQSClient({}),
+  sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
   dynamo: new DynamoDBClient({}),
   targets: acceptTargetsFromEnvironment(),
 });
