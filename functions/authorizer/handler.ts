@@ -84,11 +84,14 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       // caused by a metrics read. Logged once per TTL at most (one failed refresh per TTL).
       logStaleDepth(snapshot.error, snapshot.readAt);
     }
-    let depth = 0;
-    for (const url of laneQueues) depth += snapshot.depths.get(url) ?? 0;
+    const highDepth = snapshot.depths.get(queues.queueUrl) ?? 0;
+    const lowDepth =
+      laneQueues.length > 1 && queues.lowLaneQueueUrl ? (snapshot.depths.get(queues.lowLaneQueueUrl) ?? 0) : 0;
+    const depth = highDepth + lowDepth;
     const overflowDepth = overflowUrl ? (snapshot.depths.get(overflowUrl) ?? 0) : undefined;
     const decision = decideAdmission({
       depth,
+      laneDepth: lane === 'low' ? lowDepth : highDepth,
       lane,
       settings,
       ...(overflowDepth === undefined ? {} : { overflowDepth }),
