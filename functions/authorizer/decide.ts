@@ -8,8 +8,9 @@ export { type AdmissionSettings, admissionSettingsOf } from '../../lib/spec/reso
  * definition. The AWS authorizer (`handler.ts`) and the local ingress server both call it, so they shed alike.
  *
  * - Below the soft limit: admit.
- * - From the soft limit (with priority lanes on): shed `low` requests; `high` ones are still admitted.
- * - From the hard limit: the overload policy. `reject` answers 503; `buffer` admits to the overflow queue until that
+ * - From the soft limit (with priority lanes on, counted over both lanes): shed `low` requests; `high` ones are still
+ *   admitted.
+ * - From the hard limit (counted on the request's own lane): the overload policy. `reject` answers 503; `buffer` admits to the overflow queue until that
  *   queue holds `overflowMaxDepth` messages, then answers 503 too.
  *
  * Every rejection carries `retryAfterSeconds`: the time the stage's consumers need to drain the backlog back below
@@ -28,8 +29,13 @@ export const THROTTLED_STATUS = 429;
 
 /** What the decision looks at for one request. */
 export interface AdmissionInput {
-  /** Messages in the stage's queues (every lane): waiting, in flight and delayed. */
+  /** Messages in the stage's queues (every lane): waiting, in flight and delayed. The soft limit applies to it. */
   readonly depth: number;
+  /**
+   * Messages in the request's own lane queue, with priority lanes: the hard limit applies to it, since each lane has
+   * its own consumer and a high-priority job waits only behind the high lane. @default depth
+   */
+  readonly laneDepth?: number;
   /** Messages on the overflow queue; only read with the `buffer` policy. */
   readonly overflowDepth?: number;
   readonly lane: Priority;
@@ -59,7 +65,8 @@ export type AdmissionDecision =
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { depth, settings } = input;
   const lane: Priority = settings.priorityEnabled ? input.lane : 'high';
-  if (depth >= settings.hardLimit) {
+  const laneDepth = settings.priorityEnabled ? (input.laneDepth ?? depth) : depth;
+  if (laneDepth >= settings.hardLimit) {
     if (settings.overload === 'buffer') {
       const overflowDepth = input.overflowDepth ?? 0;
       if (overflowDepth < settings.overflowMaxDepth) return { admit: true, lane, target: 'overflow' };
@@ -70,7 +77,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
         settings,
       );
     }
-    return reject('over-hard-limit', depth - settings.hardLimit + 1, settings.drainRatePerSecond, settings);
+    return reject('over-hard-limit', laneDepth - settings.hardLimit + 1, settings.drainRatePerSecond, settings);
   }
   if (lane === 'low' && depth >= settings.softLimit) {
     return reject('shed-low-priority', depth - settings.softLimit + 1, settings.drainRatePerSecond, settings);

@@ -66,7 +66,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     throw new IngressConfigurationError('priority lanes are on, but no low lane queue URL was provided');
   }
   const reader = new QueueDepthReader({
-    sqs: options.sqs ?? new SQSClient({}),
+    // The endpoint comes from the Region or AWS_ENDPOINT_URL, never from a queue URL's host.
+    sqs: options.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false }),
     queueUrls: overflowUrl ? [...laneQueues, overflowUrl] : laneQueues,
     ttlMs: settings.depthCacheTtlSeconds * 1000,
     ...(options.now ? { now: options.now } : {}),
@@ -83,11 +84,14 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       // caused by a metrics read. Logged once per TTL at most (one failed refresh per TTL).
       logStaleDepth(snapshot.error, snapshot.readAt);
     }
-    let depth = 0;
-    for (const url of laneQueues) depth += snapshot.depths.get(url) ?? 0;
+    const highDepth = snapshot.depths.get(queues.queueUrl) ?? 0;
+    const lowDepth =
+      laneQueues.length > 1 && queues.lowLaneQueueUrl ? (snapshot.depths.get(queues.lowLaneQueueUrl) ?? 0) : 0;
+    const depth = highDepth + lowDepth;
     const overflowDepth = overflowUrl ? (snapshot.depths.get(overflowUrl) ?? 0) : undefined;
     const decision = decideAdmission({
       depth,
+      laneDepth: lane === 'low' ? lowDepth : highDepth,
       lane,
       settings,
       ...(overflowDepth === undefined ? {} : { overflowDepth }),

@@ -151,6 +151,21 @@ function targetOf(options: DrainOptions, body: string | undefined): string {
   }
 }
 
+/** The message's attributes as SendMessage takes them (received attributes carry empty list fields it refuses). */
+function attributesOf(message: Message): Pick<SendMessageBatchRequestEntry, 'MessageAttributes'> {
+  const received = message.MessageAttributes;
+  if (!received || Object.keys(received).length === 0) return {};
+  const attributes: NonNullable<SendMessageBatchRequestEntry['MessageAttributes']> = {};
+  for (const [name, value] of Object.entries(received)) {
+    attributes[name] = {
+      DataType: value.DataType,
+      ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
+      ...(value.BinaryValue === undefined ? {} : { BinaryValue: value.BinaryValue }),
+    };
+  }
+  return { MessageAttributes: attributes };
+}
+
 async function moveBatch(
   options: DrainOptions,
   messages: readonly Message[],
@@ -163,9 +178,7 @@ async function moveBatch(
       entry: {
         Id: String(index),
         MessageBody: message.Body ?? '',
-        ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
-          ? { MessageAttributes: message.MessageAttributes }
-          : {}),
+        ...attributesOf(message),
       },
       message,
     });

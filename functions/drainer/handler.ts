@@ -34,7 +34,8 @@ export async function handler(
   }
   const settings = JSON.parse(raw) as DrainSettings;
   const lowLaneQueueUrl = process.env[ENV.lowLaneQueueUrl];
-  sqs ??= new SQSClient({});
+  // The endpoint comes from the Region or AWS_ENDPOINT_URL, never from a queue URL's host.
+  sqs ??= new SQSClient({ useQueueUrlAsEndpoint: false });
   const report = await drainOverflow({
     sqs,
     overflowQueueUrl,

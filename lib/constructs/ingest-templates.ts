@@ -5,6 +5,14 @@ import { JOB_TABLE } from '../spec/index.ts';
  * server's behaviour can be compared with them line by line.
  */
 
+/**
+ * `$util.escapeJavaScript` of a VTL expression, minus its escaping of `'` (valid in JavaScript, invalid in JSON):
+ * AWS's documented idiom for putting a string into a JSON template.
+ */
+function jsonString(expression: string): string {
+  return `$util.escapeJavaScript(${expression}).replaceAll("\\\\'","'")`;
+}
+
 /** Header a producer may set to carry its own correlation id through every stage; the request id otherwise. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 
@@ -16,7 +24,7 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 export function sendMessageTemplate(schemaVersion: number): string {
   return [
     "#set($q = '\"')",
-    `#set($correlation = $util.escapeJavaScript($input.params('${CORRELATION_HEADER}')))`,
+    `#set($correlation = ${jsonString(`$input.params('${CORRELATION_HEADER}')`)})`,
     '#if($correlation == "")#set($correlation = $context.requestId)#end',
     '#set($lane = $context.authorizer.lane)',
     '#if("$!lane" == "")#set($lane = "high")#end',
@@ -43,7 +51,7 @@ export const ENQUEUE_UNAVAILABLE_TEMPLATE = '{"error":"unavailable","retryAfterS
 
 /** The DynamoDB `GetItem` request of the status route (strongly consistent: a record just written is seen). */
 export function getJobTemplate(tableName: string): string {
-  return `{"TableName":"${tableName}","Key":{"${JOB_TABLE.partitionKey}":{"S":"$util.escapeJavaScript($input.params('id'))"}},"ConsistentRead":true}`;
+  return `{"TableName":"${tableName}","Key":{"${JOB_TABLE.partitionKey}":{"S":"${jsonString("$input.params('id')")}"}},"ConsistentRead":true}`;
 }
 
 /**
@@ -56,12 +64,12 @@ export function jobStatusTemplate(noRecordStatus: 200 | 404): string {
   const strings = ['stage', 'correlationId'];
   return [
     "#set($item = $input.path('$.Item'))",
-    "#set($id = $util.escapeJavaScript($input.params('id')))",
+    `#set($id = ${jsonString("$input.params('id')")})`,
     '#if("$!item" == "")',
     ...(noRecordStatus === 404 ? ['#set($context.responseOverride.status = 404)'] : []),
     '{"jobId":"$id","status":"unknown"}',
     '#else',
-    `{"jobId":"$id","status":"$item.state.S"${strings.map((name) => `#if("$!item.${name}.S" != ""),"${name}":"$util.escapeJavaScript($item.${name}.S)"#end`).join('')}${numbers.map((name) => `#if("$!item.${name}.N" != ""),"${name}":$item.${name}.N#end`).join('')}#if("$!item.lastError.M" != ""),"lastError":{"class":"$util.escapeJavaScript($item.lastError.M.class.S)","message":"$util.escapeJavaScript($item.lastError.M.message.S)"}#end}`,
+    `{"jobId":"$id","status":"$item.state.S"${strings.map((name) => `#if("$!item.${name}.S" != ""),"${name}":"${jsonString(`$item.${name}.S`)}"#end`).join('')}${numbers.map((name) => `#if("$!item.${name}.N" != ""),"${name}":$item.${name}.N#end`).join('')}#if("$!item.lastError.M" != ""),"lastError":{"class":"${jsonString('$item.lastError.M.class.S')}","message":"${jsonString('$item.lastError.M.message.S')}"}#end}`,
     '#end',
   ].join('\n');
 }

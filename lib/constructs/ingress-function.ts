@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -7,9 +8,19 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** Where sluice's own Lambda handlers live (`functions/` at the package root). */
+/**
+ * The source file of one of sluice's own Lambda handlers (`functions/` at the package root), whether this module runs
+ * from the sources (`lib/constructs`) or from the compiled package (`dist/lib/constructs`); esbuild bundles the source.
+ */
 export function sluiceFunctionEntry(relativePath: string): string {
-  return fileURLToPath(new URL(`../../functions/${relativePath}`, import.meta.url));
+  const candidates = [`../../functions/${relativePath}`, `../../../functions/${relativePath}`].map((candidate) =>
+    fileURLToPath(new URL(candidate, import.meta.url)),
+  );
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) {
+    throw new Error(`sluice's handler ${relativePath} was not found; looked at ${candidates.join(' and ')}`);
+  }
+  return found;
 }
 
 /** Props of an {@link IngressFunction}. */

@@ -51,6 +51,8 @@ export class PipelineIngress extends Construct {
   readonly api: IngestApi;
   readonly lowLane?: { readonly queue: DurableQueue; readonly consumer: QueueConsumer; readonly alarms: QueueAlarms };
   readonly overflowQueue?: DurableQueue;
+  /** Parked requests aging toward expiry (half the retention), the overflow bound, and its dead-letter queue. */
+  readonly overflowAlarms?: QueueAlarms;
   readonly drainer?: OverflowDrainer;
 
   constructor(scope: Construct, id: string, props: PipelineIngressProps) {
@@ -102,6 +104,12 @@ export class PipelineIngress extends Construct {
         retentionPeriod: Duration.seconds(ingress.overflow.retentionSeconds),
         maxMessageSizeBytes: definition.queue.maxMessageSizeBytes,
         maxReceiveCount: OVERFLOW_MAX_RECEIVE_COUNT,
+      });
+      this.overflowAlarms = new QueueAlarms(this, 'OverflowAlarms', {
+        queue: this.overflowQueue,
+        ageSlo: Duration.seconds(Math.floor(ingress.overflow.retentionSeconds / 2)),
+        depthLimit: ingress.overflow.maxDepth,
+        ...(props.alarmTopic === undefined ? {} : { topic: props.alarmTopic }),
       });
       this.drainer = new OverflowDrainer(this, 'Drainer', {
         overflowQueue: this.overflowQueue.queue,

@@ -124,7 +124,9 @@ function crossFieldProblems(input: unknown): string[] {
   if (!Array.isArray(stages)) return [];
   const problems: string[] = [];
   const names = stages.map((stage) => asRecord(stage)?.name);
-  problems.push(...ingressRawProblems(asRecord(input)?.ingress, names));
+  problems.push(
+    ...ingressRawProblems(asRecord(input)?.ingress, names, asRecord(asRecord(input)?.jobs)?.enabled === true),
+  );
   stages.forEach((raw, index) => {
     const stage = asRecord(raw);
     if (!stage) return;

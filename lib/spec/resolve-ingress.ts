@@ -232,11 +232,19 @@ function warnAboveAccountThrottle(path: string, throttle: ResolvedThrottle, warn
   }
 }
 
-/** Rules on the raw ingress section that need no defaults: the stage exists, client names are unique. */
-export function ingressRawProblems(ingress: unknown, stageNames: readonly unknown[]): string[] {
+/**
+ * Rules on the raw ingress section that need no defaults: the stage exists, client names are unique, function mode
+ * has the job table it records into.
+ */
+export function ingressRawProblems(ingress: unknown, stageNames: readonly unknown[], jobsEnabled = false): string[] {
   if (ingress === null || typeof ingress !== 'object' || Array.isArray(ingress)) return [];
   const section = ingress as Record<string, unknown>;
   const problems: string[] = [];
+  if (section.integration === 'function' && !jobsEnabled) {
+    problems.push(
+      "ingress.integration 'function' needs jobs.enabled: true (the accept function records every job it issues), but job status is off",
+    );
+  }
   if (typeof section.stage === 'string' && !stageNames.includes(section.stage)) {
     const known = stageNames.filter((name) => typeof name === 'string').join(', ');
     problems.push(`ingress.stage must be one of the stages (${known}), but '${section.stage}' was provided`);

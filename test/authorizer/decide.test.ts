@@ -84,6 +84,25 @@ describe('decideAdmission', () => {
     });
   });
 
+  it("applies the hard limit to the request's own lane: a full low lane does not reject high priority", () => {
+    // GIVEN 1,200 messages in all, 1,000 of them on the low lane and 200 on the high lane
+    expect(decideAdmission({ depth: 1200, laneDepth: 200, lane: 'high', settings })).toMatchObject({
+      admit: true,
+      target: 'queue',
+    });
+    expect(decideAdmission({ depth: 1200, laneDepth: 1000, lane: 'low', settings })).toMatchObject({
+      admit: false,
+      reason: 'over-hard-limit',
+    });
+  });
+
+  it('rejects high priority once its own lane reaches the hard limit', () => {
+    expect(decideAdmission({ depth: 1000, laneDepth: 1000, lane: 'high', settings })).toMatchObject({
+      admit: false,
+      reason: 'over-hard-limit',
+    });
+  });
+
   it('treats every request as high priority when lanes are off', () => {
     const noLanes = { ...settings, priorityEnabled: false };
 

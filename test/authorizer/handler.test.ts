@@ -97,6 +97,28 @@ describe('depth-check authorizer on the embedded SQS engine', () => {
     expect(high.context).toMatchObject({ lane: 'high', target: 'queue', queue: queueNameOf(queueUrl) });
   });
 
+  it('admits high priority while only the low lane is over the hard limit', async () => {
+    // GIVEN 9 messages on the low lane (hard limit 8) and 1 on the high lane
+    const sqs = localSqsClient();
+    const queueUrl = await createQueue(sqs, 'authz-high');
+    const lowLaneQueueUrl = await createQueue(sqs, 'authz-low');
+    await fillQueue(sqs, queueUrl, 1);
+    await fillQueue(sqs, lowLaneQueueUrl, 9);
+    const authorize = createAuthorizer({
+      settings: authorizerSettings({ priorityEnabled: true }),
+      queues: { queueUrl, lowLaneQueueUrl },
+      sqs,
+    });
+
+    // WHEN
+    const high = await authorize(authorizerEvent({ 'x-sluice-priority': 'high' }));
+    const low = await authorize(authorizerEvent({ 'x-sluice-priority': 'low' }));
+
+    // THEN
+    expect(high.context).toMatchObject({ lane: 'high', target: 'queue', depth: 10 });
+    expect(low.context).toMatchObject({ reason: 'over-hard-limit' });
+  });
+
   it('routes an admitted low-priority request to the low lane queue', async () => {
     // GIVEN
     const sqs = localSqsClient();

@@ -94,7 +94,7 @@ describe('the example stack', () => {
       (alarm) =>
         alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && alarm.Properties.Threshold === 0,
     );
-    expect(deadLetterAlarms).toHaveLength(3);
+    expect(deadLetterAlarms).toHaveLength(4);
   });
 
   it('creates the job and idempotency tables with TTL and point-in-time recovery', () => {

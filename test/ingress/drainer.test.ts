@@ -2,6 +2,7 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -196,6 +197,39 @@ describe('overflow drainer on the embedded SQS engine', () => {
     // THEN
     expect(await bodies(sqs, lowLaneQueueUrl)).toEqual([low]);
     expect(await bodies(sqs, queueUrl)).toEqual([high]);
+  });
+
+  it('keeps the message attributes of a parked message', async () => {
+    // GIVEN a parked message with a string attribute
+    const sqs = localSqsClient();
+    const overflowQueueUrl = await createQueue(sqs, 'drain-overflow');
+    const queueUrl = await createQueue(sqs, 'drain-main');
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: overflowQueueUrl,
+        MessageBody: '{}',
+        MessageAttributes: { tenant: { DataType: 'String', StringValue: 'acme' } },
+      }),
+    );
+
+    // WHEN
+    const report = await drainOverflow({
+      sqs,
+      overflowQueueUrl,
+      queueUrl,
+      ratePerSecond: 10,
+      lowWatermark: 100,
+      maxDurationMs: 60_000,
+      ...virtualClock(),
+    });
+
+    // THEN
+    expect(report.moved).toBe(1);
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageAttributeNames: ['All'] }));
+    expect(received.Messages?.[0]?.MessageAttributes?.tenant).toMatchObject({
+      DataType: 'String',
+      StringValue: 'acme',
+    });
   });
 
   it('starts no round after the deadline', async () => {

@@ -66,6 +66,13 @@ describe('the example app ingress', () => {
     });
   });
 
+  it('alarms before a parked request expires (half the overflow retention)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 7 * 86_400,
+    });
+  });
+
   it('serves job status from the job table', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'CUSTOM' });
   });

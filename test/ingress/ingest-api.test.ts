@@ -13,6 +13,7 @@ function ingressOf(input: IngressInput) {
   const pipeline = definePipeline({
     name: 'docs',
     stages: [{ name: 'ingest', consumer: { entry: 'x.ts' }, flow: { depthLimit: 1000 } }],
+    jobs: { enabled: true },
     ingress: input,
   });
   return pipeline.ingress ?? expect.fail('no ingress');
@@ -202,6 +203,22 @@ describe('IngestApi template', () => {
       apiWith({ priority: { enabled: true }, backpressure: { overload: 'buffer' }, integration: 'function' }),
     ).toThrow(
       /lowLaneQueue is required[\s\S]*overflowQueue is required[\s\S]*acceptEntry is required[\s\S]*jobTable is required/,
+    );
+  });
+
+  it('fails if a hand-made ingress caches authorizer results longer than 10 s', () => {
+    // GIVEN an ingress not from definePipeline
+    const ingress = ingressOf({});
+    const stack = testStack();
+    const props = {
+      ingress: { ...ingress, backpressure: { ...ingress.backpressure, authorizerResultTtlSeconds: 300 } },
+      queue: new sqs.Queue(stack, 'Queue'),
+      requestSchema: requestJsonSchema(ChunkJob).schema,
+    };
+
+    // THEN
+    expect(() => new IngestApi(stack, 'Ingest', props)).toThrow(
+      /authorizerResultTtlSeconds must be an integer between 0 and 10 seconds, but 300 was provided/,
     );
   });
 

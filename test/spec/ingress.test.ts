@@ -149,6 +149,18 @@ describe('ingress validation', () => {
     );
   });
 
+  it('fails if function mode has no job table to record into', () => {
+    expect(problemsOf(pipelineWith({ integration: 'function' }))).toContainEqual(
+      expect.stringMatching(/^ingress\.integration 'function' needs jobs\.enabled: true/),
+    );
+  });
+
+  it('accepts function mode with job status on', () => {
+    const pipeline = definePipeline({ ...pipelineWith({ integration: 'function' }), jobs: { enabled: true } });
+
+    expect(pipeline.ingress?.integration).toBe('function');
+  });
+
   it('fails if the priority header is not a header name', () => {
     expect(problemsOf(pipelineWith({ priority: { enabled: true, header: 'X Priority' } }))).toContainEqual(
       expect.stringMatching(/^ingress\.priority\.header must be a lower-case HTTP header name/),
