@@ -31,7 +31,7 @@ export async function dev(args: string[]): Promise<void> {
     `sluice dev — pipeline '${definition.pipeline.name}' (${engines.kind === 'embedded' ? `embedded engines${values.data ? `, data in ${values.data}` : ', in memory'}` : `external endpoint ${engines.sqsEndpoint}`})`,
     '',
     `  ingress     POST ${local.ingress.url}/jobs        GET ${local.ingress.url}/jobs/{id}`,
-    `  SQS         ${engines.sqsEndpoint}`,
+    `  SQS         ${engines.sqsEndpoint}${local.sqsCliEndpoint ? `   (for any AWS CLI, query protocol too: ${local.sqsCliEndpoint})` : ''}`,
     `  DynamoDB    ${engines.dynamoEndpoint}`,
     ...[...provisioned.stages.values()].map(
       (stage) => `  stage ${stage.stage.name.padEnd(6)} ${stage.queueUrl}  (DLQ ${stage.deadLetterQueueUrl})`,

@@ -8,6 +8,7 @@ import { EventSourcePoller } from './event-source-poller.ts';
 import { type IngressServer, startIngressServer } from './ingress-server.ts';
 import { LocalFunction } from './local-function.ts';
 import { type ProvisionedPipeline, provisionPipeline } from './provision.ts';
+import { startSqsQueryAdapter } from './sqs-query-adapter.ts';
 
 /**
  * The whole pipeline on one machine: engines (or an external endpoint such as LocalStack), the queues and tables of
@@ -44,6 +45,8 @@ export interface LocalPipeline {
   readonly engines: Engines;
   readonly provisioned: ProvisionedPipeline;
   readonly ingress: IngressServer;
+  /** An SQS endpoint for any AWS CLI (query and JSON protocols) in front of the embedded engine; undefined when external. */
+  readonly sqsCliEndpoint: string | undefined;
   readonly pollers: ReadonlyMap<string, EventSourcePoller>;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly sqs: SQSClient;
@@ -146,11 +149,17 @@ export async function startLocalPipeline(
       ...(options.ingressPort === undefined ? {} : { port: options.ingressPort }),
     });
     stops.unshift(() => ingress.stop());
+    const adapter =
+      engines.kind === 'embedded'
+        ? await startSqsQueryAdapter({ targetEndpoint: engines.sqsEndpoint, sqs })
+        : undefined;
+    if (adapter) stops.unshift(() => adapter.stop());
     let stopped = false;
     return {
       engines,
       provisioned,
       ingress,
+      sqsCliEndpoint: adapter?.url,
       pollers,
       functions,
       sqs,

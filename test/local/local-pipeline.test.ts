@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -28,6 +30,8 @@ function ordersPipeline(depthLimit: number) {
     jobs: { enabled: true },
   });
 }
+
+const run = promisify(execFile);
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/jobs`, {
@@ -97,6 +101,41 @@ describe('local pipeline end to end', () => {
     const dlq = local.provisioned.stages.get('take')?.deadLetterQueueUrl as string;
     const [parked] = await receive(local.sqs, dlq, 1);
     expect(parked?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.errorClass]?.StringValue).toBe('PermanentError');
+  });
+
+  it("processes a message that Debian's AWS CLI sends to the local SQS endpoint", async () => {
+    // GIVEN /usr/bin/aws (Debian's awscli, query protocol) pointed at the local runtime's SQS endpoint
+    const queueUrl = local.provisioned.stages.get('take')?.queueUrl as string;
+    const body = JSON.stringify({ jobId: 'cli-job-1', schemaVersion: 1, data: { orderId: 'cli', quantity: 1 } });
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_DEFAULT_REGION: engineEndpoints().region,
+      AWS_PAGER: '',
+    };
+    // WHEN
+    const { stdout } = await run(
+      '/usr/bin/aws',
+      [
+        '--endpoint-url',
+        local.sqsCliEndpoint as string,
+        'sqs',
+        'send-message',
+        '--queue-url',
+        queueUrl,
+        '--message-body',
+        body,
+      ],
+      { env },
+    );
+    // THEN the CLI got a message id, and the poller ran the job to completion
+    expect(JSON.parse(stdout).MessageId).toEqual(expect.any(String));
+    const job = await until(
+      async () => (await fetch(`${local.ingress.url}/jobs/cli-job-1`)).json() as Promise<{ status?: string }>,
+      (value) => value.status === 'completed',
+    );
+    expect(job.status).toBe('completed');
   });
 
   it('answers 404 for a job id never issued', async () => {
