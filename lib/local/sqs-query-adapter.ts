@@ -195,7 +195,7 @@ async function answerQuery(request: IncomingMessage, response: ServerResponse, s
     const code = query?.code ?? sdk.name ?? 'InternalError';
     response.writeHead(status, { 'content-type': 'text/xml' });
     response.end(
-      `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>${escape(code)}</Code><Message>${escape(sdk.message ?? String(error))}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(sdk.message ?? String(error))}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
     );
   }
 }
@@ -254,7 +254,7 @@ function messageAttributes(params: Params): Record<string, MessageAttributeValue
 
 /** An element holding text (escaped). */
 function element(name: string, text: string): string {
-  return `<${name}>${escape(text)}</${name}>`;
+  return `<${name}>${escapeXml(text)}</${name}>`;
 }
 
 /** An element holding other elements (already XML). */
@@ -262,7 +262,7 @@ function nest(name: string, xml: string): string {
   return `<${name}>${xml}</${name}>`;
 }
 
-function escape(value: string): string {
+function escapeXml(value: string): string {
   return value
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
