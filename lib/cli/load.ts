@@ -18,6 +18,7 @@ export async function load(args: string[]): Promise<void> {
       pipeline: { type: 'string' },
       json: { type: 'boolean', default: false },
       'max-in-flight': { type: 'string' },
+      'no-follow': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -38,6 +39,7 @@ export async function load(args: string[]): Promise<void> {
       url,
       phases: [{ ratePerSecond: rate, durationMs: durationSeconds * 1000 }],
       maxInFlight,
+      follow: !values['no-follow'],
       body: (n) =>
         values.pipeline || values.url
           ? { n }
