@@ -36,9 +36,12 @@ export async function dev(args: string[]): Promise<void> {
     ...[...provisioned.stages.values()].map(
       (stage) => `  stage ${stage.stage.name.padEnd(6)} ${stage.queueUrl}  (DLQ ${stage.deadLetterQueueUrl})`,
     ),
+    ...(provisioned.ingress?.lowLane ? [`  low lane    ${provisioned.ingress.lowLane.queueUrl}`] : []),
+    ...(provisioned.ingress?.overflowQueueUrl ? [`  overflow    ${provisioned.ingress.overflowQueueUrl}`] : []),
     ...(provisioned.jobTableName ? [`  job table   ${provisioned.jobTableName}`] : []),
+    ...Object.entries(local.ingress.apiKeys).map(([client, key]) => `  API key     ${client}: x-api-key: ${key}`),
     '',
-    `  try: curl -s -X POST ${local.ingress.url}/jobs -H 'content-type: application/json' \\`,
+    `  try: curl -s -X POST ${local.ingress.url}/jobs -H 'content-type: application/json'${Object.values(local.ingress.apiKeys)[0] ? ` -H 'x-api-key: ${Object.values(local.ingress.apiKeys)[0]}'` : ''} \\`,
     `         -d '{"documentId":"doc-1","source":"https://example.com/a.txt","contentType":"text/plain"}'`,
     '',
     'Ctrl-C stops.',

@@ -3,91 +3,193 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import AjvDraft04 from 'ajv-draft-04';
 import type * as z from 'zod';
-import { type AdmissionSettings, decideAdmission } from '../../functions/authorizer/decide.ts';
-import { DepthReader } from '../../functions/authorizer/depth-reader.ts';
+import { type AdmissionSettings, admissionSettingsOf, decideAdmission } from '../../functions/authorizer/decide.ts';
+import { QueueDepthReader } from '../../functions/authorizer/queue-depth.ts';
 import { toJobRecord } from '../../functions/runtime/job-status.ts';
-import { encodeJob, INGRESS_DEFAULTS, JOB_ID_PATTERN, JOB_TABLE, PRIORITIES, type Priority } from '../spec/index.ts';
+import {
+  encodeJob,
+  INGRESS_DEFAULTS,
+  JOB_ID_PATTERN,
+  JOB_TABLE,
+  PRIORITIES,
+  type Priority,
+  type ResolvedIngress,
+} from '../spec/index.ts';
+import { requestJsonSchema } from '../spec/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /**
- * The local ingress: the IngestApi's routes and answers on one machine. `POST /jobs` is throttled by a token bucket
- * (429, as API Gateway), checked against the accept queue's depth with the authorizer's own decision and cached depth
- * reader (429 shed / 503 overloaded, with Retry-After), validated (400), enqueued in the sluice envelope, and answered
+ * The local ingress: the IngestApi's routes and answers on one machine, in API Gateway's order — API key and
+ * throttling (stage and per client: 429; quota: 429; missing or unknown key: 403), the depth-check authorizer (the
+ * real `decideAdmission` and `QueueDepthReader` with its TTL cache: 503 + Retry-After), request validation (the JSON
+ * schema generated from the zod schema, checked with a draft-04 validator like API Gateway's model in direct mode;
+ * the zod schema itself in function mode: 400), then the sluice envelope to the lane's queue or the overflow queue and
  * `202 { jobId, status: "accepted", statusUrl }` with a Location header. `GET /jobs/{id}` reads the job table.
  */
 
+/** Where accepted jobs go. */
+export interface IngressTargets {
+  /** The accept stage's queue (the high lane with priority lanes on). */
+  readonly stage: ProvisionedStage;
+  /** The low lane's queue, with priority lanes on. */
+  readonly lowLaneQueueUrl?: string;
+  /** The overflow queue, with the `buffer` overload policy. */
+  readonly overflowQueueUrl?: string;
+}
+
 /** Options of {@link startIngressServer}. */
-export interface IngressServerOptions {
+export interface IngressServerOptions extends IngressTargets {
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBClient;
-  /** The stage that accepts jobs. */
-  readonly stage: ProvisionedStage;
   readonly jobTableName?: string;
-  /** Validates the job's data; without one any JSON object is accepted (the consumer still validates). */
+  /** The pipeline's ingress section; without one, the defaults of an ingress on the first stage apply. */
+  readonly ingress?: ResolvedIngress;
+  /** The accepted jobs' schema: validated as JSON schema (direct mode) or with zod (function mode). */
   readonly schema?: z.ZodType;
-  /** Requests per second and burst of the stage's throttle. @default 1000 and 2000 */
+  /** Overrides of the stage throttle. @default the ingress section's throttle */
   readonly rateLimitPerSecond?: number;
   readonly burstLimit?: number;
   /** Check depth before accepting (the authorizer). Turn off to see a pipeline without backpressure. @default true */
   readonly backpressure?: boolean;
-  /** Seconds the depth reading is cached. @default 1 */
+  /** Seconds a depth reading is reused. @default the ingress section's depthCacheTtlSeconds */
   readonly depthCacheTtlSeconds?: number;
   readonly port?: number;
+}
+
+/** Counters of a running ingress. */
+export interface IngressStats {
+  offered: number;
+  accepted: number;
+  /** 429: stage throttle, client rate or quota. */
+  throttled: number;
+  /** 503 with reason shed-low-priority. */
+  shed: number;
+  /** 503 over the hard limit or with the overflow full. */
+  rejected: number;
+  /** Accepted into the overflow queue. */
+  buffered: number;
+  /** 400, 403, 413. */
+  invalid: number;
 }
 
 /** A running ingress. */
 export interface IngressServer {
   readonly url: string;
-  readonly stats: {
-    offered: number;
-    accepted: number;
-    throttled: number;
-    shed: number;
-    rejected: number;
-    invalid: number;
-  };
+  readonly stats: IngressStats;
+  /** The API key of each client of the ingress section (`x-api-key`), as the local runtime issues them. */
+  readonly apiKeys: Readonly<Record<string, string>>;
   stop(): Promise<void>;
+}
+
+interface ClientLimits {
+  readonly name: string;
+  readonly bucket: TokenBucket;
+  readonly quota?: { readonly limit: number; readonly periodMs: number; used: number; periodStart: number };
+}
+
+const PERIOD_MS = { DAY: 86_400_000, WEEK: 7 * 86_400_000, MONTH: 30 * 86_400_000 } as const;
+
+/** The API key the local runtime issues to an ingress client. */
+export function localApiKey(clientName: string): string {
+  return `local-${clientName}-key`;
 }
 
 /** Starts the local ingress on 127.0.0.1. */
 export async function startIngressServer(options: IngressServerOptions): Promise<IngressServer> {
   const { stage } = options.stage;
-  const throttle = new TokenBucket(options.rateLimitPerSecond ?? 1_000, options.burstLimit ?? 2_000);
-  const depthReader = new DepthReader(() => options.sqs, (options.depthCacheTtlSeconds ?? 1) * 1000);
-  const hardLimit = stage.flow.depthLimit;
-  const settings: AdmissionSettings = {
-    softLimit: Math.max(1, Math.floor(hardLimit * INGRESS_DEFAULTS.softLimitFraction)),
-    hardLimit,
-    overload: 'reject',
-    drainRatePerSecond: stage.flow.drainRatePerSecond,
-    maxRetryAfterSeconds: INGRESS_DEFAULTS.maxRetryAfterSeconds,
-    overflowMaxDepth: hardLimit * INGRESS_DEFAULTS.overflowDepthFactor,
-    overflowDrainRatePerSecond: 1,
-    // The local ingress honours the priority header for shedding even without separate lane queues.
-    priorityEnabled: true,
-  };
-  const stats = { offered: 0, accepted: 0, throttled: 0, shed: 0, rejected: 0, invalid: 0 };
+  const ingress = options.ingress;
+  const throttle = new TokenBucket(
+    options.rateLimitPerSecond ?? ingress?.throttle.rateLimitPerSecond ?? INGRESS_DEFAULTS.rateLimitPerSecond,
+    options.burstLimit ?? ingress?.throttle.burstLimit ?? INGRESS_DEFAULTS.burstLimit,
+  );
+  const clients = new Map<string, ClientLimits>();
+  for (const client of ingress?.clients ?? []) {
+    clients.set(localApiKey(client.name), {
+      name: client.name,
+      bucket: new TokenBucket(client.rateLimitPerSecond, client.burstLimit),
+      ...(client.quota
+        ? {
+            quota: {
+              limit: client.quota.limit,
+              periodMs: PERIOD_MS[client.quota.period],
+              used: 0,
+              periodStart: Date.now(),
+            },
+          }
+        : {}),
+    });
+  }
+  const settings: AdmissionSettings = ingress
+    ? admissionSettingsOf(ingress)
+    : {
+        softLimit: Math.max(1, Math.floor(stage.flow.depthLimit * INGRESS_DEFAULTS.softLimitFraction)),
+        hardLimit: stage.flow.depthLimit,
+        overload: 'reject',
+        drainRatePerSecond: stage.flow.drainRatePerSecond,
+        maxRetryAfterSeconds: INGRESS_DEFAULTS.maxRetryAfterSeconds,
+        overflowMaxDepth: stage.flow.depthLimit * INGRESS_DEFAULTS.overflowDepthFactor,
+        overflowDrainRatePerSecond: 1,
+        // Without an ingress section the priority header still decides who is shed first.
+        priorityEnabled: true,
+      };
+  const priorityHeader = (ingress?.priority.header ?? INGRESS_DEFAULTS.priorityHeader).toLowerCase();
+  const defaultLane: Priority = ingress?.priority.defaultLane ?? 'high';
+  const ttlMs = Math.max(1, (options.depthCacheTtlSeconds ?? ingress?.backpressure.depthCacheTtlSeconds ?? 1) * 1000);
+  const laneUrls = [options.stage.queueUrl, ...(options.lowLaneQueueUrl ? [options.lowLaneQueueUrl] : [])];
+  const depthReader = new QueueDepthReader({ sqs: options.sqs, queueUrls: laneUrls, ttlMs });
+  const overflowReader = options.overflowQueueUrl
+    ? new QueueDepthReader({ sqs: options.sqs, queueUrls: [options.overflowQueueUrl], ttlMs })
+    : undefined;
+  const validate = validatorFor(options.schema, ingress?.integration ?? 'direct');
+  const schemaVersion = ingress?.schemaVersion ?? 1;
+  const stats: IngressStats = { offered: 0, accepted: 0, throttled: 0, shed: 0, rejected: 0, buffered: 0, invalid: 0 };
   let baseUrl = '';
 
   const accept = async (request: IncomingMessage, response: ServerResponse) => {
     stats.offered++;
-    if (!throttle.take()) {
+    // 1. API key and throttling, as API Gateway does before anything else.
+    let client: ClientLimits | undefined;
+    if (clients.size > 0) {
+      client = clients.get(header(request, 'x-api-key') ?? '');
+      if (!client) {
+        stats.invalid++;
+        return send(response, 403, { message: 'Forbidden' });
+      }
+    }
+    if (!throttle.take() || (client && !client.bucket.take())) {
       stats.throttled++;
-      return send(response, 429, { error: 'throttled', message: 'Too Many Requests' }, { 'retry-after': '1' });
+      return send(response, 429, { error: 'throttled', retryAfterSeconds: 1 }, { 'retry-after': '1' });
     }
-    const priorityHeader = header(request, 'x-sluice-priority') ?? 'high';
-    if (!PRIORITIES.includes(priorityHeader as Priority)) {
-      stats.invalid++;
-      return send(response, 400, {
-        error: 'invalid',
-        message: `x-sluice-priority must be one of ${PRIORITIES.join(', ')}, but '${priorityHeader}' was provided`,
-      });
+    if (client?.quota) {
+      const quota = client.quota;
+      if (Date.now() - quota.periodStart >= quota.periodMs) {
+        quota.used = 0;
+        quota.periodStart = Date.now();
+      }
+      if (quota.used >= quota.limit) {
+        stats.throttled++;
+        return send(response, 429, { error: 'quota_exceeded', message: 'Limit Exceeded' });
+      }
+      quota.used++;
     }
+    // 2. The depth-check authorizer.
+    const laneHeader = header(request, priorityHeader);
+    const lane: Priority =
+      settings.priorityEnabled && PRIORITIES.includes(laneHeader as Priority) ? (laneHeader as Priority) : defaultLane;
+    let target: 'queue' | 'overflow' = 'queue';
     if (options.backpressure ?? true) {
-      const depth = await depthReader.depth(options.stage.queueUrl);
-      const decision = decideAdmission({ depth, lane: priorityHeader as Priority, settings });
+      const snapshot = await depthReader.read();
+      const laneDepth =
+        snapshot.depths.get(
+          lane === 'low' && options.lowLaneQueueUrl ? options.lowLaneQueueUrl : options.stage.queueUrl,
+        ) ?? 0;
+      let depth = 0;
+      for (const value of snapshot.depths.values()) depth += value;
+      const overflowDepth = overflowReader ? ((await overflowReader.read()).depths.values().next().value ?? 0) : 0;
+      const decision = decideAdmission({ depth, laneDepth, overflowDepth, lane, settings });
       if (!decision.admit) {
         if (decision.reason === 'shed-low-priority') stats.shed++;
         else stats.rejected++;
@@ -98,13 +200,15 @@ export async function startIngressServer(options: IngressServerOptions): Promise
           { 'retry-after': String(decision.retryAfterSeconds) },
         );
       }
+      target = decision.target;
     }
+    // 3. Request validation.
     const limit = stage.queue.maxMessageSizeBytes;
     const raw = await readBody(request, limit);
     if (raw === undefined) {
       stats.invalid++;
       return send(response, 413, {
-        error: 'too-large',
+        error: 'too_large',
         message: `the body must be at most ${limit} bytes (the queue's maxMessageSizeBytes)`,
       });
     }
@@ -114,38 +218,29 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     } catch (error) {
       stats.invalid++;
       return send(response, 400, {
-        error: 'invalid',
+        error: 'invalid_request',
         message: `the body is not valid JSON: ${(error as Error).message}`,
       });
     }
-    if (options.schema) {
-      const parsed = options.schema.safeParse(data);
-      if (!parsed.success) {
-        stats.invalid++;
-        const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-        return send(response, 400, { error: 'invalid', message: issues.join('; '), issues });
-      }
+    const problem = validate(data);
+    if (problem !== undefined) {
+      stats.invalid++;
+      return send(response, 400, { error: 'invalid_request', message: problem });
     }
+    // 4. The integration: the envelope to the lane's queue or the overflow queue.
     const jobId = randomUUID();
     const correlationId = header(request, 'x-correlation-id') ?? jobId;
     const acceptedAt = Date.now();
-    const body = encodeJob({
-      jobId,
-      schemaVersion: 1,
-      data,
-      correlationId,
-      acceptedAt,
-      priority: priorityHeader as Priority,
-    });
+    const body = encodeJob({ jobId, schemaVersion, data, correlationId, acceptedAt, priority: lane });
     if (Buffer.byteLength(body) > limit) {
       stats.invalid++;
       return send(response, 413, {
-        error: 'too-large',
+        error: 'too_large',
         message: `the job must be at most ${limit} bytes with its envelope`,
       });
     }
     if (options.jobTableName) {
-      // Written before the send, so a status read right after the 202 finds the job.
+      // Written before the send, so a status read right after the 202 finds the job (function-mode semantics).
       await options.dynamo.send(
         new PutItemCommand({
           TableName: options.jobTableName,
@@ -163,14 +258,21 @@ export async function startIngressServer(options: IngressServerOptions): Promise
         }),
       );
     }
+    const queueUrl =
+      target === 'overflow' && options.overflowQueueUrl
+        ? options.overflowQueueUrl
+        : lane === 'low' && options.lowLaneQueueUrl
+          ? options.lowLaneQueueUrl
+          : options.stage.queueUrl;
     await options.sqs.send(
       new SendMessageCommand({
-        QueueUrl: options.stage.queueUrl,
+        QueueUrl: queueUrl,
         MessageBody: body,
         ...(stage.queue.fifo ? { MessageGroupId: correlationId, MessageDeduplicationId: jobId } : {}),
       }),
     );
     stats.accepted++;
+    if (target === 'overflow') stats.buffered++;
     const statusUrl = `${baseUrl}/jobs/${jobId}`;
     return send(response, 202, { jobId, status: 'accepted', statusUrl }, { location: statusUrl });
   };
@@ -178,13 +280,14 @@ export async function startIngressServer(options: IngressServerOptions): Promise
   const status = async (response: ServerResponse, jobId: string) => {
     if (!JOB_ID_PATTERN.test(jobId)) {
       return send(response, 400, {
-        error: 'invalid',
+        error: 'invalid_request',
         message: `job id must be 1 to 128 characters of letters, digits and -_.:, but '${jobId}' was provided`,
       });
     }
     if (!options.jobTableName) {
       return send(response, 404, {
-        error: 'not-found',
+        jobId,
+        status: 'unknown',
         message: 'job status is not enabled for this pipeline (jobs.enabled)',
       });
     }
@@ -219,7 +322,6 @@ export async function startIngressServer(options: IngressServerOptions): Promise
         return send(response, 200, { ok: true });
       }
       return send(response, 404, {
-        error: 'not-found',
         message: `no route ${request.method} ${url.pathname}; routes: POST /jobs, GET /jobs/{id}`,
       });
     };
@@ -232,11 +334,40 @@ export async function startIngressServer(options: IngressServerOptions): Promise
   return {
     url: baseUrl,
     stats,
+    apiKeys: Object.fromEntries([...clients.entries()].map(([key, client]) => [client.name, key])),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A validator returning the problem as text, or undefined when the body is valid. */
+function validatorFor(
+  schema: z.ZodType | undefined,
+  integration: 'direct' | 'function',
+): (data: unknown) => string | undefined {
+  if (!schema) {
+    return () => undefined;
+  }
+  if (integration === 'function') {
+    return (data) => {
+      const parsed = schema.safeParse(data);
+      return parsed.success
+        ? undefined
+        : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    };
+  }
+  // Direct mode: API Gateway checks the draft-04 model generated from the zod schema.
+  // Formats are left unchecked, as API Gateway's validator may leave them (the consumer's zod parse checks them).
+  const ajv = new AjvDraft04.default({ allErrors: true, strict: false, validateFormats: false });
+  const check = ajv.compile(requestJsonSchema(schema).schema);
+  return (data) => {
+    if (check(data)) return undefined;
+    return (check.errors ?? [])
+      .map((error) => `${error.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${error.message}`)
+      .join('; ');
   };
 }
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type * as z from 'zod';
+import { drainOverflow } from '../../functions/drainer/drain.ts';
 import { ENV, type Pipeline } from '../spec/index.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
 import { EventSourcePoller } from './event-source-poller.ts';
@@ -82,8 +83,24 @@ export async function startLocalPipeline(
     });
     const functions = new Map<string, LocalFunction>();
     const pollers = new Map<string, EventSourcePoller>();
-    for (const stage of pipeline.stages) {
-      const queues = provisioned.stages.get(stage.name);
+    const lowLane = provisioned.ingress?.lowLane;
+    // Each stage's consumer, plus the low lane's own consumer (same handler, its own queue and concurrency).
+    const consumers = pipeline.stages.map((stage) => ({
+      key: stage.name,
+      stage,
+      queues: provisioned.stages.get(stage.name),
+      maxConcurrency: stage.consumer.maxConcurrency,
+    }));
+    if (lowLane && pipeline.ingress) {
+      const lowConcurrency = pipeline.ingress.priority.lowLaneMaxConcurrency;
+      consumers.push({
+        key: `${lowLane.stage.name}-low`,
+        stage: lowLane.stage,
+        queues: lowLane,
+        maxConcurrency: lowConcurrency,
+      });
+    }
+    for (const { key, stage, queues, maxConcurrency } of consumers) {
       if (!queues) {
         throw new Error(`stage ${stage.name} was not provisioned`);
       }
@@ -107,12 +124,15 @@ export async function startLocalPipeline(
           : {}),
       };
       const fn = new LocalFunction({
-        name: `${pipeline.name}-${stage.name}`,
+        name: `${pipeline.name}-${key}`,
         entry: resolve(options.root ?? process.cwd(), stage.consumer.entry),
         handlerName: stage.consumer.handler,
         timeoutSeconds: stage.consumer.timeoutSeconds,
         memorySizeMiB: stage.consumer.memorySizeMiB,
-        reservedConcurrency: stage.consumer.reservedConcurrency,
+        reservedConcurrency: Math.max(
+          maxConcurrency,
+          key === stage.name ? stage.consumer.reservedConcurrency : maxConcurrency,
+        ),
         environment,
         showOutput: options.showHandlerOutput ?? false,
       });
@@ -123,16 +143,25 @@ export async function startLocalPipeline(
         region: engines.region,
         batchSize: stage.consumer.batchSize,
         maxBatchingWindowSeconds: stage.consumer.maxBatchingWindowSeconds,
-        maxConcurrency: stage.consumer.maxConcurrency,
+        maxConcurrency,
         function: fn,
       });
-      functions.set(stage.name, fn);
-      pollers.set(stage.name, poller);
+      functions.set(key, fn);
+      pollers.set(key, poller);
       stops.push(() => fn.stop());
       stops.unshift(() => poller.stop());
       poller.start();
     }
-    const first = provisioned.stages.get(pipeline.stages[0]?.name ?? '');
+    const overflowQueueUrl = provisioned.ingress?.overflowQueueUrl;
+    if (overflowQueueUrl && pipeline.ingress) {
+      const drainer = startDrainer(sqs, pipeline.ingress.overflow, {
+        overflowQueueUrl,
+        queueUrl: (provisioned.stages.get(pipeline.ingress.stage) as { queueUrl: string }).queueUrl,
+        ...(lowLane ? { lowLaneQueueUrl: lowLane.queueUrl } : {}),
+      });
+      stops.unshift(() => drainer.stop());
+    }
+    const first = provisioned.stages.get(pipeline.ingress?.stage ?? pipeline.stages[0]?.name ?? '');
     if (!first) {
       throw new Error(`pipeline ${pipeline.name} has no stages`);
     }
@@ -140,6 +169,9 @@ export async function startLocalPipeline(
       sqs,
       dynamo,
       stage: first,
+      ...(pipeline.ingress ? { ingress: pipeline.ingress } : {}),
+      ...(lowLane ? { lowLaneQueueUrl: lowLane.queueUrl } : {}),
+      ...(overflowQueueUrl ? { overflowQueueUrl } : {}),
       ...(provisioned.jobTableName ? { jobTableName: provisioned.jobTableName } : {}),
       ...(options.acceptSchema ? { schema: options.acceptSchema } : {}),
       ...(options.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: options.rateLimitPerSecond }),
@@ -178,4 +210,37 @@ export async function startLocalPipeline(
     if (ownEngines) await engines.stop();
     throw error;
   }
+}
+
+/** How often the local drainer runs; the deployed `OverflowDrainer` runs every minute, the local one sooner. */
+export const LOCAL_DRAIN_INTERVAL_MS = 5_000;
+
+/** The overflow drainer on a timer: the real `drainOverflow`, run every few seconds instead of every minute. */
+function startDrainer(
+  sqs: SQSClient,
+  overflow: { readonly drainRatePerSecond: number; readonly lowWatermark: number },
+  queues: { readonly overflowQueueUrl: string; readonly queueUrl: string; readonly lowLaneQueueUrl?: string },
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      stopped
+        ? undefined
+        : drainOverflow({
+            sqs,
+            ...queues,
+            ratePerSecond: overflow.drainRatePerSecond,
+            lowWatermark: overflow.lowWatermark,
+            maxDurationMs: LOCAL_DRAIN_INTERVAL_MS - 1_000,
+          }).catch(() => undefined),
+    );
+  }, LOCAL_DRAIN_INTERVAL_MS);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

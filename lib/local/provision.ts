@@ -23,10 +23,21 @@ export interface ProvisionedStage {
   readonly deadLetterQueueArn: string;
 }
 
+/** The ingress's extra queues, as `PipelineIngress` creates them. */
+export interface ProvisionedIngress {
+  /** The stage requests are accepted into. */
+  readonly stage: string;
+  /** The low lane (its own queue and dead-letter queue), with priority lanes on. */
+  readonly lowLane?: ProvisionedStage;
+  /** The overflow queue no worker consumes, with the `buffer` overload policy. */
+  readonly overflowQueueUrl?: string;
+}
+
 /** Everything provisioned for one pipeline. */
 export interface ProvisionedPipeline {
   readonly pipeline: Pipeline;
   readonly stages: ReadonlyMap<string, ProvisionedStage>;
+  readonly ingress?: ProvisionedIngress;
   readonly jobTableName?: string;
   readonly idempotencyTableName?: string;
 }
@@ -46,6 +57,7 @@ export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOp
   for (const stage of pipeline.stages) {
     stages.set(stage.name, await provisionStage(options.sqs, `${prefix}-${stage.name}`, stage));
   }
+  const ingress = pipeline.ingress ? await provisionIngress(options.sqs, prefix, pipeline) : undefined;
   const [jobTableName, idempotencyTableName] = await Promise.all([
     pipeline.jobs.enabled ? ensureTable(options.dynamo, `${prefix}-jobs`, JOB_TABLE) : undefined,
     pipeline.idempotency.enabled ? ensureTable(options.dynamo, `${prefix}-idempotency`, IDEMPOTENCY_TABLE) : undefined,
@@ -53,9 +65,36 @@ export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOp
   return {
     pipeline,
     stages,
+    ...(ingress === undefined ? {} : { ingress }),
     ...(jobTableName === undefined ? {} : { jobTableName }),
     ...(idempotencyTableName === undefined ? {} : { idempotencyTableName }),
   };
+}
+
+async function provisionIngress(sqs: SQSClient, prefix: string, pipeline: Pipeline): Promise<ProvisionedIngress> {
+  const ingress = pipeline.ingress;
+  const stage = pipeline.stages.find((candidate) => candidate.name === ingress?.stage);
+  if (!ingress || !stage) {
+    throw new Error(`the ingress stage '${ingress?.stage}' is not a stage of pipeline ${pipeline.name}`);
+  }
+  const lowLane = ingress.priority.enabled
+    ? await provisionStage(sqs, `${prefix}-${stage.name}-low`, stage)
+    : undefined;
+  let overflowQueueUrl: string | undefined;
+  if (ingress.overflow.enabled) {
+    const deadLetterQueueUrl = await createQueue(sqs, `${prefix}-${stage.name}-overflow-dlq`, {
+      MessageRetentionPeriod: String(stage.queue.deadLetterRetentionSeconds),
+    });
+    overflowQueueUrl = await createQueue(sqs, `${prefix}-${stage.name}-overflow`, {
+      MessageRetentionPeriod: String(ingress.overflow.retentionSeconds),
+      MaximumMessageSize: String(stage.queue.maxMessageSizeBytes),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: await queueArn(sqs, deadLetterQueueUrl),
+        maxReceiveCount: stage.queue.maxReceiveCount,
+      }),
+    });
+  }
+  return { stage: stage.name, ...(lowLane ? { lowLane } : {}), ...(overflowQueueUrl ? { overflowQueueUrl } : {}) };
 }
 
 async function provisionStage(sqs: SQSClient, name: string, stage: ResolvedStage): Promise<ProvisionedStage> {
