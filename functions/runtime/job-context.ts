@@ -25,8 +25,8 @@ export class JobContext {
   private readonly parentLogger: Logger;
   private ownLogger: Logger | undefined;
   readonly lambdaContext: Context;
-  /** Jobs forwarded to the next stage, sent once the handler returns. */
-  readonly forwarded: OutgoingMessage[] = [];
+  /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
+  forwarded: OutgoingMessage[] | undefined;
 
   constructor(args: {
     job: JobEnvelope;
@@ -67,6 +67,7 @@ export class JobContext {
    * for (const [index, text] of paragraphs.entries()) ctx.forward({ documentId, chunkIndex: index, text });
    */
   forward(data: unknown, options: ForwardOptions = {}): string {
+    this.forwarded ??= [];
     const jobId = options.jobId ?? `${this.jobId}.${this.forwarded.length}`;
     const envelope: JobEnvelope = {
       jobId,
