@@ -24,6 +24,7 @@ export async function dev(args: string[]): Promise<void> {
     engineOptions: values.data ? { dataDir: values.data } : {},
     ingressPort: port,
     showHandlerOutput: values.verbose,
+    dashboard: true,
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
   });
   const { engines, provisioned } = local;
@@ -31,6 +32,7 @@ export async function dev(args: string[]): Promise<void> {
     `sluice dev — pipeline '${definition.pipeline.name}' (${engines.kind === 'embedded' ? `embedded engines${values.data ? `, data in ${values.data}` : ', in memory'}` : `external endpoint ${engines.sqsEndpoint}`})`,
     '',
     `  ingress     POST ${local.ingress.url}/jobs        GET ${local.ingress.url}/jobs/{id}`,
+    `  dashboard   ${local.dashboard?.url}/dashboard`,
     `  SQS         ${engines.sqsEndpoint}${local.sqsCliEndpoint ? `   (for any AWS CLI, query protocol too: ${local.sqsCliEndpoint})` : ''}`,
     `  DynamoDB    ${engines.dynamoEndpoint}`,
     ...[...provisioned.stages.values()].map(

@@ -56,6 +56,9 @@ export class EventSourcePoller {
   private scaler: NodeJS.Timeout | undefined;
   private lastReceiveFull = false;
   private readonly loops = new Set<Promise<void>>();
+  /** Oldest message age seen by receives, and delete latencies, since the last {@link takeSample}. */
+  private oldestAgeMs = 0;
+  private latenciesMs: number[] = [];
 
   constructor(options: EventSourcePollerOptions) {
     this.options = options;
@@ -70,6 +73,18 @@ export class EventSourcePoller {
   /** Batches being processed now. */
   get concurrency(): number {
     return this.busy;
+  }
+
+  /**
+   * What happened since the last call: the age of the oldest message received (an approximation of
+   * `ApproximateAgeOfOldestMessage`, which the engine does not report: the age a message had when it was picked up)
+   * and the time from send to delete of the messages deleted.
+   */
+  takeSample(): { oldestAgeMs: number; latenciesMs: number[] } {
+    const sample = { oldestAgeMs: this.oldestAgeMs, latenciesMs: this.latenciesMs };
+    this.oldestAgeMs = 0;
+    this.latenciesMs = [];
+    return sample;
   }
 
   /** Starts polling. */
@@ -171,6 +186,11 @@ export class EventSourcePoller {
       const messages = result.Messages ?? [];
       this.lastReceiveFull = messages.length === wanted;
       this.stats.received += messages.length;
+      const now = Date.now();
+      for (const message of messages) {
+        const sent = Number(message.Attributes?.SentTimestamp);
+        if (Number.isFinite(sent)) this.oldestAgeMs = Math.max(this.oldestAgeMs, now - sent);
+      }
       let full = false;
       for (const message of messages) {
         if (full) {
@@ -229,6 +249,12 @@ export class EventSourcePoller {
         }),
       );
       this.stats.deleted += result.Successful?.length ?? 0;
+      const now = Date.now();
+      // Bounded: at most the last 10,000 latencies between two samples.
+      for (const message of slice) {
+        const sent = Number(message.Attributes?.SentTimestamp);
+        if (Number.isFinite(sent) && this.latenciesMs.length < 10_000) this.latenciesMs.push(now - sent);
+      }
     }
   }
 }

@@ -4,6 +4,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type * as z from 'zod';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
 import { ENV, type Pipeline } from '../spec/index.ts';
+import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
+import { type DashboardServer, startDashboardServer } from './dashboard/server.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
 import { EventSourcePoller } from './event-source-poller.ts';
 import { type IngressServer, startIngressServer } from './ingress-server.ts';
@@ -35,6 +37,10 @@ export interface LocalPipelineOptions {
   readonly backpressure?: boolean;
   /** Seconds the ingress reuses a depth reading. @default 1 */
   readonly depthCacheTtlSeconds?: number;
+  /** Serve the live dashboard (and sample the queues every second for it). @default false */
+  readonly dashboard?: boolean;
+  /** Port of the dashboard. @default a free port */
+  readonly dashboardPort?: number;
   /** Let the handlers' logs through to this process's stdout. @default false */
   readonly showHandlerOutput?: boolean;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
@@ -46,6 +52,8 @@ export interface LocalPipeline {
   readonly engines: Engines;
   readonly provisioned: ProvisionedPipeline;
   readonly ingress: IngressServer;
+  /** The live dashboard, when asked for. */
+  readonly dashboard: DashboardServer | undefined;
   /** An SQS endpoint for any AWS CLI (query and JSON protocols) in front of the embedded engine; undefined when external. */
   readonly sqsCliEndpoint: string | undefined;
   readonly pollers: ReadonlyMap<string, EventSourcePoller>;
@@ -186,12 +194,31 @@ export async function startLocalPipeline(
         ? await startSqsQueryAdapter({ targetEndpoint: engines.sqsEndpoint, sqs })
         : undefined;
     if (adapter) stops.unshift(() => adapter.stop());
+    let dashboard: DashboardServer | undefined;
+    if (options.dashboard) {
+      const watched: WatchedConsumer[] = [...pollers.entries()].map(([name, poller]) => {
+        const queues =
+          name.endsWith('-low') && lowLane?.stage.name === name.slice(0, -4) ? lowLane : provisioned.stages.get(name);
+        return {
+          name,
+          poller,
+          queueUrl: queues?.queueUrl as string,
+          deadLetterQueueUrl: queues?.deadLetterQueueUrl as string,
+        };
+      });
+      const sampler = startSampler(sqs, watched, ingress);
+      stops.unshift(async () => sampler.stop());
+      dashboard = await startDashboardServer(sampler.metrics, options.dashboardPort);
+      const server = dashboard;
+      stops.unshift(() => server.stop());
+    }
     let stopped = false;
     return {
       engines,
       provisioned,
       ingress,
       sqsCliEndpoint: adapter?.url,
+      dashboard,
       pollers,
       functions,
       sqs,
