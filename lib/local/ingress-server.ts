@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import AjvDraft04 from 'ajv-draft-04';
 import type * as z from 'zod';
 import { type AdmissionSettings, admissionSettingsOf, decideAdmission } from '../../functions/authorizer/decide.ts';
@@ -19,6 +19,7 @@ import {
 } from '../spec/index.ts';
 import { requestJsonSchema } from '../spec/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
+import { SendBatcher } from './send-batcher.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /**
@@ -73,6 +74,8 @@ export interface IngressStats {
   buffered: number;
   /** 400, 403, 413. */
   invalid: number;
+  /** 503 because SQS did not take the message (the producer retries). */
+  unavailable: number;
 }
 
 /** A running ingress. */
@@ -145,7 +148,17 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     : undefined;
   const validate = validatorFor(options.schema, ingress?.integration ?? 'direct');
   const schemaVersion = ingress?.schemaVersion ?? 1;
-  const stats: IngressStats = { offered: 0, accepted: 0, throttled: 0, shed: 0, rejected: 0, buffered: 0, invalid: 0 };
+  const batcher = new SendBatcher(options.sqs);
+  const stats: IngressStats = {
+    offered: 0,
+    accepted: 0,
+    throttled: 0,
+    shed: 0,
+    rejected: 0,
+    buffered: 0,
+    invalid: 0,
+    unavailable: 0,
+  };
   let baseUrl = '';
 
   const accept = async (request: IncomingMessage, response: ServerResponse) => {
@@ -264,13 +277,23 @@ export async function startIngressServer(options: IngressServerOptions): Promise
         : lane === 'low' && options.lowLaneQueueUrl
           ? options.lowLaneQueueUrl
           : options.stage.queueUrl;
-    await options.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
+    try {
+      await batcher.send(queueUrl, {
         MessageBody: body,
         ...(stage.queue.fifo ? { MessageGroupId: correlationId, MessageDeduplicationId: jobId } : {}),
-      }),
-    );
+      });
+    } catch {
+      // Not queued: take the record back and tell the producer to retry, as the IngestApi's enqueue failure does.
+      if (options.jobTableName) {
+        await options.dynamo
+          .send(
+            new DeleteItemCommand({ TableName: options.jobTableName, Key: { [JOB_TABLE.partitionKey]: { S: jobId } } }),
+          )
+          .catch(() => undefined);
+      }
+      stats.unavailable++;
+      return send(response, 503, { error: 'unavailable', retryAfterSeconds: 1 }, { 'retry-after': '1' });
+    }
     stats.accepted++;
     if (target === 'overflow') stats.buffered++;
     const statusUrl = `${baseUrl}/jobs/${jobId}`;
