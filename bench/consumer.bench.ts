@@ -175,8 +175,10 @@ console.log(
   '\nconsumer bundles (esbuild, minified, ESM, AWS SDK external) and their module init over an empty script:\n',
 );
 for (const [label, entry] of [
-  ['example embed stage, classic zod schema', 'functions/examples/embed-chunks.ts'],
-  ['same runtime, zod/mini schema', 'bench/fixtures/mini-consumer.ts'],
+  ['example embed stage (zod/mini schema)', 'functions/examples/embed-chunks.ts'],
+  ['example extract stage (zod/mini schema, forwards)', 'functions/examples/extract-document.ts'],
+  ['minimal consumer, zod/mini schema', 'bench/fixtures/mini-consumer.ts'],
+  ['minimal consumer, classic zod schema', 'bench/fixtures/classic-consumer.ts'],
 ]) {
   const { bytes, file } = await bundle(entry as string);
   console.log(`- ${label} (${entry}): ${(bytes / 1024).toFixed(1)} KB; init ${initMs(file)}`);

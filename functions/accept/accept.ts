@@ -1,7 +1,7 @@
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type * as z from 'zod';
+import { type $ZodType, safeParse } from 'zod/v4/core';
 import { encodeJob, type JobEnvelope, type Priority } from '../../lib/spec/envelope.ts';
 import { ENV } from '../../lib/spec/environment.ts';
 import { DEFAULTS } from '../../lib/spec/limits.ts';
@@ -31,7 +31,7 @@ export interface AcceptTargets {
 /** Options of {@link createAcceptHandler}. */
 export interface AcceptOptions {
   /** The stage's job schema: the body must parse with it. */
-  readonly schema: z.ZodType;
+  readonly schema: $ZodType;
   readonly sqs: SQSClient;
   readonly dynamo?: DynamoDBClient;
   readonly targets: AcceptTargets;
@@ -66,7 +66,7 @@ export function createAcceptHandler(
     } catch (error) {
       return json(400, { error: 'invalid_request', message: `body is not valid JSON: ${(error as Error).message}` });
     }
-    const parsed = options.schema.safeParse(body);
+    const parsed = safeParse(options.schema, body);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
       return json(400, { error: 'invalid_request', message: issues.join('; '), issues });

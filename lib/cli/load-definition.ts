@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as z from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import { examplePipeline } from '../example/pipeline.ts';
 import type { Pipeline } from '../spec/index.ts';
@@ -9,7 +9,7 @@ import { UsageError } from './errors.ts';
 /** A pipeline to run locally, with the schema its ingress validates. */
 export interface LocalDefinition {
   readonly pipeline: Pipeline;
-  readonly acceptSchema?: z.ZodType;
+  readonly acceptSchema?: $ZodType;
 }
 
 /**
@@ -22,7 +22,7 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
   }
   const module = (await import(pathToFileURL(resolve(modulePath)).href)) as {
     pipeline?: Pipeline;
-    acceptSchema?: z.ZodType;
+    acceptSchema?: $ZodType;
   };
   if (!module.pipeline || !Array.isArray(module.pipeline.stages)) {
     throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);

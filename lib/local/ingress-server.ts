@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import AjvDraft04 from 'ajv-draft-04';
-import type * as z from 'zod';
+import { type $ZodType, safeParse } from 'zod/v4/core';
 import { type AdmissionSettings, admissionSettingsOf, decideAdmission } from '../../functions/authorizer/decide.ts';
 import { QueueDepthReader } from '../../functions/authorizer/queue-depth.ts';
 import { toJobRecord } from '../../functions/runtime/job-status.ts';
@@ -49,7 +49,7 @@ export interface IngressServerOptions extends IngressTargets {
   /** The pipeline's ingress section; without one, the defaults of an ingress on the first stage apply. */
   readonly ingress?: ResolvedIngress;
   /** The accepted jobs' schema: validated as JSON schema (direct mode) or with zod (function mode). */
-  readonly schema?: z.ZodType;
+  readonly schema?: $ZodType;
   /** Overrides of the stage throttle. @default the ingress section's throttle */
   readonly rateLimitPerSecond?: number;
   readonly burstLimit?: number;
@@ -368,7 +368,7 @@ export async function startIngressServer(options: IngressServerOptions): Promise
 
 /** A validator returning the problem as text, or undefined when the body is valid. */
 function validatorFor(
-  schema: z.ZodType | undefined,
+  schema: $ZodType | undefined,
   integration: 'direct' | 'function',
 ): (data: unknown) => string | undefined {
   if (!schema) {
@@ -376,7 +376,7 @@ function validatorFor(
   }
   if (integration === 'function') {
     return (data) => {
-      const parsed = schema.safeParse(data);
+      const parsed = safeParse(schema, data);
       return parsed.success
         ? undefined
         : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type * as z from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
 import { ENV, type Pipeline } from '../spec/index.ts';
 import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
@@ -26,7 +26,7 @@ export interface LocalPipelineOptions {
   /** Options for starting engines (data directory, ports) when `engines` is not given. */
   readonly engineOptions?: StartEnginesOptions;
   /** Schema of the accepted jobs' data, for the ingress's 400s. */
-  readonly acceptSchema?: z.ZodType;
+  readonly acceptSchema?: $ZodType;
   /** Prefix of queue and table names. @default the pipeline's name */
   readonly prefix?: string;
   readonly ingressPort?: number;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 
 /**
  * The JSON schema of a request body, generated from the stage's zod schema so there is one source of truth.
@@ -39,7 +40,7 @@ const GENERAL_LIMITS = [
  * const { schema } = requestJsonSchema(DocumentJob);
  * new apigateway.Model(this, 'Model', { restApi, schema: schema as apigateway.JsonSchema });
  */
-export function requestJsonSchema(schema: z.ZodType, options: { readonly title?: string } = {}): RequestSchema {
+export function requestJsonSchema(schema: $ZodType, options: { readonly title?: string } = {}): RequestSchema {
   let generated: Record<string, unknown>;
   try {
     generated = z.toJSONSchema(schema, {

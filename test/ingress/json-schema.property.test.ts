@@ -3,6 +3,7 @@ import ajvFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { type $ZodType, safeParse } from 'zod/v4/core';
 import { ChunkJob, DocumentJob } from '../../functions/examples/schemas.ts';
 import { requestJsonSchema, UnrepresentableSchemaError } from '../../lib/spec/json-schema.ts';
 
@@ -88,10 +89,10 @@ const replacements = fc.oneof(
   fc.constantFrom('', 'A1C', 'ABCD', 'abc', 'overnight', 2.5, -1, 0, 1001, null, [], {}),
 );
 
-function agree(schema: z.ZodType): (body: unknown) => void {
+function agree(schema: $ZodType): (body: unknown) => void {
   const validate = ajv.compile(requestJsonSchema(schema).schema as object);
   return (body) => {
-    const byZod = schema.safeParse(body).success;
+    const byZod = safeParse(schema, body).success;
     const byJsonSchema = validate(body) === true;
     expect({ body, byJsonSchema }).toEqual({ body, byJsonSchema: byZod });
   };
