@@ -389,7 +389,12 @@ function validatorFor(
   return (data) => {
     if (check(data)) return undefined;
     return (check.errors ?? [])
-      .map((error) => `${error.instancePath.slice(1).replaceAll('/', '.') || '(root)'}: ${error.message}`)
+      .map((error) => {
+        const path = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
+        // Name the offending field, not only the rule.
+        const extra = (error.params as { additionalProperty?: string }).additionalProperty;
+        return extra === undefined ? `${path}: ${error.message}` : `${path}: must not have the field '${extra}'`;
+      })
       .join('; ');
   };
 }

@@ -84,6 +84,9 @@ describe('local pipeline end to end', () => {
     const rejected = await post(local.ingress.url, { orderId: '', quantity: 'many' });
     expect(rejected.status).toBe(400);
     expect(rejected.body.message).toMatch(/orderId: .*; quantity: /);
+    const extra = await post(local.ingress.url, { orderId: 'a', quantity: 1, colour: 'red' });
+    expect(extra.status).toBe(400);
+    expect(extra.body.message).toMatch(/must not have the field 'colour'/);
     expect(local.ingress.stats.accepted).toBe(before);
   });
 
