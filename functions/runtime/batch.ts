@@ -61,7 +61,12 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
       state.outcome = await runRecord(config, state, context);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(config.recordConcurrency, states.length) }, worker));
+  const workers = Math.min(config.recordConcurrency, states.length);
+  if (workers === 1) {
+    await worker();
+    return;
+  }
+  await Promise.all(Array.from({ length: workers }, worker));
 }
 
 /** FIFO: each message group in order; after a failure the group's later records are not run. Groups run in parallel. */
