@@ -5,7 +5,7 @@ import { UsageError } from './errors.ts';
 import { loadDefinition } from './load-definition.ts';
 
 /**
- * `sluice load --rate R --duration D [--url U] [--json]`: open-loop load on an ingress (a running `sluice dev`, a
+ * `sluice load --rate R --duration D [--url U] [--api-key K] [--json]`: open-loop load on an ingress (a running `sluice dev`, a
  * deployed IngestApi, or, without --url, a pipeline started for the run).
  */
 export async function load(args: string[]): Promise<void> {
@@ -19,6 +19,7 @@ export async function load(args: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       'max-in-flight': { type: 'string' },
       'no-follow': { type: 'boolean', default: false },
+      'api-key': { type: 'string' },
     },
     strict: true,
   });
@@ -33,6 +34,8 @@ export async function load(args: string[]): Promise<void> {
       })
     : undefined;
   const url = values.url ?? (local?.ingress.url as string);
+  // A pipeline started for the run hands out its first client's key when its ingress requires keys.
+  const apiKey = values['api-key'] ?? (local ? Object.values(local.ingress.apiKeys)[0] : undefined);
   const tty = process.stderr.isTTY;
   try {
     const stats = await runLoad({
@@ -40,6 +43,7 @@ export async function load(args: string[]): Promise<void> {
       phases: [{ ratePerSecond: rate, durationMs: durationSeconds * 1000 }],
       maxInFlight,
       follow: !values['no-follow'],
+      ...(apiKey ? { headers: () => ({ 'x-api-key': apiKey }) } : {}),
       body: (n) =>
         values.pipeline || values.url
           ? { n }

@@ -11,7 +11,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: 
     run: dev,
   },
   load: {
-    summary: 'open-loop load on an ingress: sluice load --rate R --duration SECONDS [--url U] [--json]',
+    summary: 'open-loop load on an ingress: sluice load --rate R --duration SECONDS [--url U] [--api-key K] [--json]',
     run: load,
   },
   demo: {

@@ -25,4 +25,20 @@ describe('sluice CLI', () => {
     expect(await main(['dev', '--turbo'])).toBe(2);
     expect(errors.mock.calls[0]?.[0]).toMatch(/--turbo/);
   });
+
+  it('fails with exit code 2 naming a bad --rate for sluice load', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['load', '--rate', '0', '--duration', '5'])).toBe(2);
+    expect(errors.mock.calls[0]?.[0]).toMatch(
+      /--rate must be a number above 0 and at most 100000, but '0' was provided/,
+    );
+  });
+
+  it('fails with exit code 2 naming a bad --overload-seconds for sluice demo', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    expect(await main(['demo', '--overload-seconds', 'soon'])).toBe(2);
+    expect(errors.mock.calls[0]?.[0]).toMatch(
+      /--overload-seconds must be an integer between 1 and 3600, but 'soon' was provided/,
+    );
+  });
 });
