@@ -11,8 +11,8 @@ import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk
 import { startFauxqs } from 'fauxqs';
 import { decideAdmission } from '../functions/authorizer/decide.ts';
 import { createAuthorizer } from '../functions/authorizer/handler.ts';
+import type { AuthorizerSettings } from '../lib/definition/index.ts';
 import { LOCAL_CREDENTIALS } from '../lib/local/engines.ts';
-import type { AuthorizerSettings } from '../lib/spec/index.ts';
 
 const settings: AuthorizerSettings = {
   softLimit: 800,

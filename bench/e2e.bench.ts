@@ -7,10 +7,10 @@
  */
 import { execFile } from 'node:child_process';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { definePipeline } from '../lib/definition/index.ts';
 import { startEngines } from '../lib/local/engines.ts';
 import type { LoadStats } from '../lib/local/load-generator.ts';
 import { startLocalPipeline } from '../lib/local/local-pipeline.ts';
-import { definePipeline } from '../lib/spec/index.ts';
 
 const OFFERED_PER_SECOND = Number(process.env.E2E_RATE ?? 3_000);
 const SECONDS = Number(process.env.E2E_SECONDS ?? 10);

@@ -16,4 +16,4 @@ export { PipelineIngress, type PipelineIngressProps } from './constructs/pipelin
 export { QueueAlarms, type QueueAlarmsProps } from './constructs/queue-alarms.ts';
 export { QueueConsumer, type QueueConsumerProps } from './constructs/queue-consumer.ts';
 export { Stage, type StageProps } from './constructs/stage.ts';
-export * from './spec/index.ts';
+export * from './definition/index.ts';

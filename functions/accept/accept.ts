@@ -2,10 +2,10 @@ import { DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type $ZodType, safeParse } from 'zod/v4/core';
-import { encodeJob, type JobEnvelope, type Priority } from '../../lib/spec/envelope.ts';
-import { ENV } from '../../lib/spec/environment.ts';
-import { DEFAULTS } from '../../lib/spec/limits.ts';
-import { JOB_TABLE } from '../../lib/spec/tables.ts';
+import { encodeJob, type JobEnvelope, type Priority } from '../../lib/definition/envelope.ts';
+import { ENV } from '../../lib/definition/environment.ts';
+import { DEFAULTS } from '../../lib/definition/limits.ts';
+import { JOB_TABLE } from '../../lib/definition/tables.ts';
 import { IngressConfigurationError } from '../authorizer/errors.ts';
 
 /**

@@ -1,7 +1,7 @@
-import type { Priority } from '../../lib/spec/envelope.ts';
-import type { AdmissionSettings } from '../../lib/spec/resolve-ingress.ts';
+import type { Priority } from '../../lib/definition/envelope.ts';
+import type { AdmissionSettings } from '../../lib/definition/resolve-ingress.ts';
 
-export { type AdmissionSettings, admissionSettingsOf } from '../../lib/spec/resolve-ingress.ts';
+export { type AdmissionSettings, admissionSettingsOf } from '../../lib/definition/resolve-ingress.ts';
 
 /**
  * The admission decision of the ingress: a pure function of the stage's backlog and the thresholds of the pipeline

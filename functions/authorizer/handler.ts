@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { ENV } from '../../lib/spec/environment.ts';
-import type { AuthorizerSettings } from '../../lib/spec/resolve-ingress.ts';
+import { ENV } from '../../lib/definition/environment.ts';
+import type { AuthorizerSettings } from '../../lib/definition/resolve-ingress.ts';
 import { type AdmissionDecision, decideAdmission, laneOf } from './decide.ts';
 import { IngressConfigurationError } from './errors.ts';
 import { QueueDepthReader } from './queue-depth.ts';

@@ -7,7 +7,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SQS_LIMITS } from '../../lib/spec/limits.ts';
+import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
 
 /**

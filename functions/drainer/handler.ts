@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { ENV } from '../../lib/spec/environment.ts';
+import { ENV } from '../../lib/definition/environment.ts';
 import { IngressConfigurationError } from '../authorizer/errors.ts';
 import { type DrainReport, drainOverflow } from './drain.ts';
 

@@ -1,4 +1,4 @@
-import { SQS_LIMITS } from '../../lib/spec/limits.ts';
+import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 
 /** How long a transiently failed record waits before its next attempt. */
 export interface BackoffOptions {

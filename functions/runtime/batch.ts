@@ -1,6 +1,6 @@
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { safeParse } from 'zod/v4/core';
-import { DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/spec/envelope.ts';
+import { DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
 import { backoffSeconds } from './backoff.ts';
 import type { ConsumerConfig } from './consumer.ts';
 import {

@@ -3,8 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type $ZodType, compile, type output } from 'zod/v4/core';
-import { ENV } from '../../lib/spec/environment.ts';
-import { DEFAULTS } from '../../lib/spec/limits.ts';
+import { ENV } from '../../lib/definition/environment.ts';
+import { DEFAULTS } from '../../lib/definition/limits.ts';
 import { lazyClients } from './aws-clients.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { runBatch } from './batch.ts';
@@ -65,7 +65,7 @@ export interface IdempotencyOptions<Data> {
 /** The Lambda handler {@link consumer} returns: middy-wrapped, so more middlewares can be added with `.use()`. */
 export type ConsumerHandler = MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context>;
 
-// The runtime imports single lib/spec modules, never lib/spec/index.ts: the index carries the pipeline schema (classic
+// The runtime imports single lib/definition modules, never lib/definition/index.ts: the index carries the pipeline schema (classic
 // zod, built at module load), which a consumer bundle must not pay for.
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { IDEMPOTENCY_TABLE } from '../../lib/spec/tables.ts';
+import { IDEMPOTENCY_TABLE } from '../../lib/definition/tables.ts';
 import type { AwsClients } from './aws-clients.ts';
 
 /**

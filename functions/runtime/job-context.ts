@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { encodeJob, type JobEnvelope } from '../../lib/spec/envelope.ts';
+import { encodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
 import type { Logger } from './log.ts';
 import type { OutgoingMessage } from './sqs-actions.ts';
 

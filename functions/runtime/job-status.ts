@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { FINAL_JOB_STATES, JOB_TABLE, type JobState } from '../../lib/spec/tables.ts';
+import { FINAL_JOB_STATES, JOB_TABLE, type JobState } from '../../lib/definition/tables.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { lazyClients } from './aws-clients.ts';
 

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { SQS_LIMITS } from '../../lib/spec/limits.ts';
+import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 import type { AwsClients } from './aws-clients.ts';
 
 /** A message to send: its body, attributes and (FIFO) group and deduplication ids. */

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
+import type { Pipeline } from '../definition/index.ts';
 import { examplePipeline } from '../example/pipeline.ts';
-import type { Pipeline } from '../spec/index.ts';
 import { UsageError } from './errors.ts';
 
 /** A pipeline to run locally, with the schema its ingress validates. */

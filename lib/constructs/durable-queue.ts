@@ -4,7 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../spec/index.ts';
+import { DEFAULTS } from '../definition/index.ts';
 import { InvalidPropsError } from './errors.ts';
 import { durableQueueProblems } from './validate-durable-queue.ts';
 

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { authorizerSettingsOf, ENV, type JsonSchema, type ResolvedIngress } from '../spec/index.ts';
+import { authorizerSettingsOf, ENV, type JsonSchema, type ResolvedIngress } from '../definition/index.ts';
 import { InvalidPropsError } from './errors.ts';
 import {
   ACCESS_DENIED_RESPONSE_HEADERS,

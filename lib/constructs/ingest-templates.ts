@@ -1,4 +1,4 @@
-import { JOB_TABLE } from '../spec/index.ts';
+import { JOB_TABLE } from '../definition/index.ts';
 
 /**
  * The API Gateway mapping templates (VTL) of the `IngestApi`. Kept apart from the construct so that the local ingress

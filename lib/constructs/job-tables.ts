@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ENV, IDEMPOTENCY_TABLE, JOB_TABLE, type TableShape } from '../spec/index.ts';
+import { ENV, IDEMPOTENCY_TABLE, JOB_TABLE, type TableShape } from '../definition/index.ts';
 
 /** Props of {@link JobTables}. */
 export interface JobTablesProps {

@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV } from '../spec/index.ts';
+import { ENV } from '../definition/index.ts';
 import { InvalidPropsError } from './errors.ts';
 import { IngressFunction, sluiceFunctionEntry } from './ingress-function.ts';
 

@@ -1,7 +1,7 @@
 import { Annotations, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { JsonSchema, Pipeline as PipelineDefinition, ResolvedStage } from '../spec/index.ts';
+import type { JsonSchema, Pipeline as PipelineDefinition, ResolvedStage } from '../definition/index.ts';
 import { AlarmTopic } from './alarm-topic.ts';
 import { InvalidPropsError } from './errors.ts';
 import { JobTables } from './job-tables.ts';

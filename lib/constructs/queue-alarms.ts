@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AGE_SLO_SECONDS, DEFAULTS } from '../spec/index.ts';
+import { AGE_SLO_SECONDS, DEFAULTS } from '../definition/index.ts';
 import { AlarmTopic } from './alarm-topic.ts';
 import type { DurableQueue } from './durable-queue.ts';
 import { InvalidPropsError } from './errors.ts';

@@ -13,7 +13,7 @@ import {
   LAMBDA_LIMITS,
   requiredVisibilityTimeoutSeconds,
   worstCaseBatchPayloadBytes,
-} from '../spec/index.ts';
+} from '../definition/index.ts';
 import type { DurableQueue } from './durable-queue.ts';
 import { InvalidPropsError } from './errors.ts';
 import { queueConsumerProblems } from './validate-queue-consumer.ts';

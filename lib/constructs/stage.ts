@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENV, type ResolvedStage } from '../spec/index.ts';
+import { ENV, type ResolvedStage } from '../definition/index.ts';
 import { DurableQueue } from './durable-queue.ts';
 import type { JobTables } from './job-tables.ts';
 import { QueueAlarms } from './queue-alarms.ts';

@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { SQS_LIMITS } from '../spec/index.ts';
+import { SQS_LIMITS } from '../definition/index.ts';
 import type { DurableQueueProps } from './durable-queue.ts';
 import { checkRange, knownSeconds } from './validate-range.ts';
 

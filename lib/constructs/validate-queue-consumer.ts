@@ -1,5 +1,5 @@
 import type { Duration } from 'aws-cdk-lib';
-import { consumerRuleProblems, LAMBDA_LIMITS } from '../spec/index.ts';
+import { consumerRuleProblems, LAMBDA_LIMITS } from '../definition/index.ts';
 import { checkRange, knownNumber, knownSeconds } from './validate-range.ts';
 
 /** The consumer settings the validation looks at, in the units the construct's props use. */

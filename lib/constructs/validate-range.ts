@@ -1,5 +1,5 @@
 import { type Duration, Token } from 'aws-cdk-lib';
-import type { Range } from '../spec/index.ts';
+import type { Range } from '../definition/index.ts';
 
 /** A duration in seconds, or `undefined` when it is absent or not known until deployment (a token). */
 export function knownSeconds(duration: Duration | undefined): number | undefined {

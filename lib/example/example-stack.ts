@@ -2,7 +2,7 @@ import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import { Pipeline } from '../constructs/pipeline.ts';
-import { type Pipeline as PipelineDefinition, requestJsonSchema } from '../spec/index.ts';
+import { type Pipeline as PipelineDefinition, requestJsonSchema } from '../definition/index.ts';
 import { examplePipeline } from './pipeline.ts';
 
 /** Props of the {@link ExampleStack}. */

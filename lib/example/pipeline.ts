@@ -1,4 +1,4 @@
-import { definePipeline, type Pipeline } from '../spec/index.ts';
+import { definePipeline, type Pipeline } from '../definition/index.ts';
 
 /**
  * The example pipeline: documents are accepted, extracted into chunks, and the chunks embedded.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { definePipeline, type Pipeline } from '../spec/index.ts';
+import { definePipeline, type Pipeline } from '../definition/index.ts';
 import type { Engines } from './engines.ts';
 import { type LoadStats, progressLine, runLoad } from './load-generator.ts';
 import { startLocalPipeline } from './local-pipeline.ts';

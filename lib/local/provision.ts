@@ -5,7 +5,13 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { IDEMPOTENCY_TABLE, JOB_TABLE, type Pipeline, type ResolvedStage, type TableShape } from '../spec/index.ts';
+import {
+  IDEMPOTENCY_TABLE,
+  JOB_TABLE,
+  type Pipeline,
+  type ResolvedStage,
+  type TableShape,
+} from '../definition/index.ts';
 
 /**
  * Creates, on the local engines (or any SQS/DynamoDB endpoint), the queues and tables the CDK constructs create on

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { SQS_LIMITS } from '../spec/limits.ts';
+import { SQS_LIMITS } from '../definition/limits.ts';
 
 /**
  * Coalesces concurrent sends to one queue into `SendMessageBatch` calls of up to ten entries, flushed on the next turn

@@ -6,7 +6,7 @@ import {
   laneOf,
   retryAfterSecondsFor,
 } from '../../functions/authorizer/decide.ts';
-import { definePipeline } from '../../lib/spec/index.ts';
+import { definePipeline } from '../../lib/definition/index.ts';
 
 const settings: AdmissionSettings = {
   softLimit: 800,

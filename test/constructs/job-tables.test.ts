@@ -2,14 +2,14 @@ import { App, aws_iam as iam, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, test } from 'vitest';
 import { JobTables } from '../../lib/constructs/job-tables.ts';
-import { ENV, IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/spec/index.ts';
+import { ENV, IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
 
 function unbundledStack(): Stack {
   return new Stack(new App(), 'Test');
 }
 
 describe('JobTables', () => {
-  test('creates the job table from lib/spec with on-demand capacity, PITR, encryption and TTL', () => {
+  test('creates the job table from lib/definition with on-demand capacity, PITR, encryption and TTL', () => {
     // GIVEN
     const stack = unbundledStack();
     // WHEN
@@ -29,7 +29,7 @@ describe('JobTables', () => {
     });
   });
 
-  test('creates the idempotency table keyed as lib/spec says', () => {
+  test('creates the idempotency table keyed as lib/definition says', () => {
     // GIVEN
     const stack = unbundledStack();
     // WHEN

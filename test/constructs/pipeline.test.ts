@@ -5,8 +5,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../lib/constructs/pipeline.ts';
+import { definePipeline, type StageInput } from '../../lib/definition/index.ts';
 import { ExampleStack } from '../../lib/example/example-stack.ts';
-import { definePipeline, type StageInput } from '../../lib/spec/index.ts';
 import { ECHO_ENTRY } from '../helpers/stacks.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };

@@ -1,6 +1,6 @@
 import { CreateQueueCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { AuthorizerSettings } from '../../lib/spec/index.ts';
+import type { AuthorizerSettings } from '../../lib/definition/index.ts';
 import { uniqueName } from './engines.ts';
 
 /** A REQUEST authorizer event for `POST /jobs`, as API Gateway sends it. */

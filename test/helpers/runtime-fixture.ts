@@ -14,8 +14,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { encodeJob, type JobEnvelope, type TableShape } from '../../lib/definition/index.ts';
 import { toSqsEvent } from '../../lib/local/sqs-records.ts';
-import { encodeJob, type JobEnvelope, type TableShape } from '../../lib/spec/index.ts';
 import { engineEndpoints, uniqueName } from './engines.ts';
 
 /** A queue and its dead-letter queue on the embedded SQS engine. */

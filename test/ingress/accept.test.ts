@@ -4,7 +4,7 @@ import { createAcceptHandler } from '../../functions/accept/accept.ts';
 import { ChunkJob } from '../../functions/examples/schemas.ts';
 import { lazyClients } from '../../functions/runtime/aws-clients.ts';
 import { getJob } from '../../functions/runtime/job-status.ts';
-import { decodeJob, JOB_TABLE } from '../../lib/spec/index.ts';
+import { decodeJob, JOB_TABLE } from '../../lib/definition/index.ts';
 import { localDynamoClient, localSqsClient } from '../helpers/engines.ts';
 import { createQueue } from '../helpers/ingress.ts';
 import { createTable, receive } from '../helpers/runtime-fixture.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handler as authorizerHandler, authorizerOptionsFromEnvironment } from '../../functions/authorizer/handler.ts';
 import { handler as drainerHandler } from '../../functions/drainer/handler.ts';
-import { authorizerSettingsOf, definePipeline, ENV } from '../../lib/spec/index.ts';
+import { authorizerSettingsOf, definePipeline, ENV } from '../../lib/definition/index.ts';
 import { engineEndpoints, localSqsClient } from '../helpers/engines.ts';
 import { authorizerEvent, createQueue, fillQueue } from '../helpers/ingress.ts';
 

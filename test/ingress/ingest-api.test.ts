@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkJob } from '../../functions/examples/schemas.ts';
 import { IngestApi, type IngestApiProps } from '../../lib/constructs/ingest-api.ts';
 import { OverflowDrainer } from '../../lib/constructs/overflow-drainer.ts';
-import { definePipeline, type IngressInput, requestJsonSchema } from '../../lib/spec/index.ts';
+import { definePipeline, type IngressInput, requestJsonSchema } from '../../lib/definition/index.ts';
 import { templateOf, testStack } from '../helpers/stacks.ts';
 
 function ingressOf(input: IngressInput) {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { type $ZodType, safeParse } from 'zod/v4/core';
 import { ChunkJob, DocumentJob } from '../../functions/examples/schemas.ts';
-import { requestJsonSchema, UnrepresentableSchemaError } from '../../lib/spec/json-schema.ts';
+import { requestJsonSchema, UnrepresentableSchemaError } from '../../lib/definition/json-schema.ts';
 
 /**
  * zod and the draft-04 JSON schema generated from it must agree: every body one accepts the other accepts, on valid

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definePipeline } from '../../lib/definition/index.ts';
 import { runLoad } from '../../lib/local/load-generator.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
-import { definePipeline } from '../../lib/spec/index.ts';
 import { engineEndpoints, uniqueName } from '../helpers/engines.ts';
 
 /** Debian's Chromium, installed by `.ci/run` (apt-get install chromium) when missing. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definePipeline } from '../../lib/definition/index.ts';
 import { progressLine, runLoad } from '../../lib/local/load-generator.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
-import { definePipeline } from '../../lib/spec/index.ts';
 import { engineEndpoints, uniqueName } from '../helpers/engines.ts';
 
 describe('sluice load', () => {

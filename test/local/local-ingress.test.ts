@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { definePipeline } from '../../lib/definition/index.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
-import { definePipeline } from '../../lib/spec/index.ts';
 import { engineEndpoints, uniqueName } from '../helpers/engines.ts';
 
 const Order = z.strictObject({ orderId: z.string().min(1), quantity: z.int(), ms: z.int().optional() });

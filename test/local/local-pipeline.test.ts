@@ -3,8 +3,8 @@ import { promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { DEAD_LETTER_ATTRIBUTES, definePipeline } from '../../lib/definition/index.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
-import { DEAD_LETTER_ATTRIBUTES, definePipeline } from '../../lib/spec/index.ts';
 import { engineEndpoints, uniqueName } from '../helpers/engines.ts';
 import { receive } from '../helpers/runtime-fixture.ts';
 

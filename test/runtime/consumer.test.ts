@@ -2,8 +2,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { type ConsumerOptions, consumer, PermanentError, TransientError } from '../../functions/runtime/index.ts';
+import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definition/index.ts';
 import { toSqsEvent } from '../../lib/local/sqs-records.ts';
-import { DEAD_LETTER_ATTRIBUTES } from '../../lib/spec/index.ts';
 import { engineEndpoints, localSqsClient } from '../helpers/engines.ts';
 import {
   createQueuePair,

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { lazyClients } from '../../functions/runtime/aws-clients.ts';
 import { consumer, getJob, PermanentError, TransientError } from '../../functions/runtime/index.ts';
 import { recordTransition } from '../../functions/runtime/job-status.ts';
-import { IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/spec/index.ts';
+import { IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
 import { localDynamoClient, localSqsClient } from '../helpers/engines.ts';
 import {
   counter,

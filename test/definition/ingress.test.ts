@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { definePipeline, type IngressInput, type PipelineInput, validatePipeline } from '../../lib/spec/index.ts';
+import { definePipeline, type IngressInput, type PipelineInput, validatePipeline } from '../../lib/definition/index.ts';
 
 /** Two stages: `ingest` drains 5 × 1 record / 100 ms = 50 records/s, age SLO 60 s → depth limit 3,000. */
 function pipelineWith(ingress: IngressInput | undefined): PipelineInput {

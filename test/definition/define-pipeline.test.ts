@@ -5,7 +5,7 @@ import {
   type PipelineInput,
   type StageInput,
   validatePipeline,
-} from '../../lib/spec/index.ts';
+} from '../../lib/definition/index.ts';
 
 type StageOverrides = Omit<Partial<StageInput>, 'consumer'> & { consumer?: Partial<StageInput['consumer']> };
 
