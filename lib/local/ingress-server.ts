@@ -271,22 +271,32 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     }
     if (options.jobTableName) {
       // Written before the send, so a status read right after the 202 finds the job (function-mode semantics).
-      await options.dynamo.send(
-        new PutItemCommand({
-          TableName: options.jobTableName,
-          Item: {
-            [JOB_TABLE.partitionKey]: { S: jobId },
-            state: { S: 'accepted' },
-            stage: { S: stage.name },
-            correlationId: { S: correlationId },
-            acceptedAt: { N: String(acceptedAt) },
-            updatedAt: { N: String(acceptedAt) },
-            attempts: { N: '0' },
-          },
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': JOB_TABLE.partitionKey },
-        }),
-      );
+      // DynamoDB unreachable: nothing is queued yet; the producer retries, as after a refused send.
+      const recorded = await options.dynamo
+        .send(
+          new PutItemCommand({
+            TableName: options.jobTableName,
+            Item: {
+              [JOB_TABLE.partitionKey]: { S: jobId },
+              state: { S: 'accepted' },
+              stage: { S: stage.name },
+              correlationId: { S: correlationId },
+              acceptedAt: { N: String(acceptedAt) },
+              updatedAt: { N: String(acceptedAt) },
+              attempts: { N: '0' },
+            },
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': JOB_TABLE.partitionKey },
+          }),
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!recorded) {
+        stats.unavailable++;
+        return send(response, 503, { error: 'unavailable', retryAfterSeconds: 1 }, { 'retry-after': '1' });
+      }
     }
     const queueUrl =
       target === 'overflow' && options.overflowQueueUrl
