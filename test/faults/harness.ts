@@ -210,7 +210,11 @@ export async function settle(run: FaultRun, fault: string, accepted: ReadonlyMap
       deadLettered++;
       const reason = deadLetters.get(jobId);
       if (reason === undefined) withoutReason++;
-      else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      else {
+        // Grouped by their wording: the numbers in a reason (job, attempt) differ from job to job.
+        const wording = reason.replace(/\d+/g, 'N');
+        reasons.set(wording, (reasons.get(wording) ?? 0) + 1);
+      }
     }
     if (applied === 0 && !dead) lost++;
   }
@@ -245,6 +249,16 @@ async function describeLost(
       new GetItemCommand({ TableName: provisioned.jobTableName, Key: { jobId: { S: jobId } }, ConsistentRead: true }),
     );
     console.log(`lost job ${jobId} (seq ${seq}): ${JSON.stringify(item.Item ?? null)}`);
+    for (const key of [`take#${jobId}`, `index#${jobId}.0`]) {
+      const claim = await dynamo.send(
+        new GetItemCommand({
+          TableName: provisioned.idempotencyTableName,
+          Key: { id: { S: key } },
+          ConsistentRead: true,
+        }),
+      );
+      console.log(`  idempotency ${key}: ${JSON.stringify(claim.Item ?? null)}`);
+    }
   }
   for (const stage of provisioned.stages.values()) {
     const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stage.queueUrl, AttributeNames: ['All'] }));
