@@ -45,6 +45,13 @@ function expectClean(ledger: Ledger, deadLettered = 0): void {
   expect(ledger.completedOnce + ledger.deadLettered).toBe(ledger.accepted);
 }
 
+/** Evidence a DynamoDB fault hit: failed records in a stage, or a 503 from the ingress. */
+function dynamoFaultSeen(run: FaultRun): number {
+  let seen = run.local.ingress.stats.unavailable;
+  for (const poller of run.local.pollers.values()) seen += poller.stats.failedRecords;
+  return seen;
+}
+
 async function withRun(
   name: string,
   body: (run: FaultRun) => Promise<void>,
@@ -159,6 +166,7 @@ describe('fault matrix', () => {
         'DynamoDB unavailable during idempotency and status writes',
         production.accepted,
       );
+      expect(dynamoFaultSeen(run)).toBeGreaterThan(0);
       expectClean(ledger);
     });
   });
@@ -192,6 +200,7 @@ describe('fault matrix', () => {
       run.setSwitch({});
       const production = await producing;
       const ledger = await settle(run, 'DynamoDB engine restarted', production.accepted);
+      expect(dynamoFaultSeen(run)).toBeGreaterThan(0);
       expectClean(ledger);
     });
   });
