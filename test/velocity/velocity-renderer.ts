@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +63,16 @@ function classesDirectory(): string {
   const source = readFileSync(SOURCE);
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const directory = join(process.cwd(), 'node_modules', '.cache', 'sluice-velocity', hash);
-  if (!existsSync(join(directory, 'VelocityRenderer.class'))) {
-    mkdirSync(directory, { recursive: true });
-    execFileSync('javac', ['-nowarn', '-d', directory, '-cp', JARS.join(':'), SOURCE], { stdio: 'pipe' });
+  if (!existsSync(directory)) {
+    // Test files run in parallel: compile aside, then move into place in one rename.
+    mkdirSync(dirname(directory), { recursive: true });
+    const scratch = mkdtempSync(`${directory}-`);
+    execFileSync('javac', ['-nowarn', '-d', scratch, '-cp', JARS.join(':'), SOURCE], { stdio: 'pipe' });
+    try {
+      renameSync(scratch, directory);
+    } catch {
+      rmSync(scratch, { recursive: true, force: true }); // another file compiled it first
+    }
   }
   return directory;
 }
