@@ -24,7 +24,9 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 export function sendMessageTemplate(schemaVersion: number): string {
   return [
     "#set($q = '\"')",
-    `#set($correlation = ${jsonString(`$input.params('${CORRELATION_HEADER}')`)})`,
+    // "$!…" reads an absent header as "" whether API Gateway answers "" or null for it.
+    `#set($correlationHeader = "$!input.params('${CORRELATION_HEADER}')")`,
+    `#set($correlation = ${jsonString('$correlationHeader')})`,
     '#if($correlation == "")#set($correlation = $context.requestId)#end',
     '#set($lane = $context.authorizer.lane)',
     '#if("$!lane" == "")#set($lane = "high")#end',

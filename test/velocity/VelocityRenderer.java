@@ -70,7 +70,7 @@ public final class VelocityRenderer {
     context.put("requestOverride", requestOverride);
 
     VelocityContext velocity = new VelocityContext();
-    velocity.put("input", new Input(body, params));
+    velocity.put("input", new Input(body, params, Boolean.TRUE.equals(request.get("missingParamsAreNull"))));
     velocity.put("util", new Util());
     velocity.put("context", context);
     velocity.put("stageVariables", asMap(request.get("stageVariables")));
@@ -123,10 +123,12 @@ public final class VelocityRenderer {
   public static final class Input {
     private final String body;
     private final Map<String, Object> params;
+    private final boolean missingParamsAreNull;
 
-    Input(String body, Map<String, Object> params) {
+    Input(String body, Map<String, Object> params, boolean missingParamsAreNull) {
       this.body = body;
       this.params = params;
+      this.missingParamsAreNull = missingParamsAreNull;
     }
 
     /** $input.body: the raw payload as a string. */
@@ -161,8 +163,9 @@ public final class VelocityRenderer {
           }
         }
       }
-      // A missing parameter is an empty string (templates test it with == "").
-      return "";
+      // A missing parameter reads as an empty string; the reference does not say, so templates are also rendered with
+      // null here (missingParamsAreNull) to show they hold either way.
+      return missingParamsAreNull ? null : "";
     }
   }
 

@@ -72,6 +72,30 @@ describe('IngestApi mapping templates', () => {
     expect(JSON.parse(output)).toEqual({ error: 'invalid_request', message: expect.any(String) });
   });
 
+  it.each([false, true])(
+    'uses the request id as correlation id without the header (an absent parameter read as null: %s)',
+    async (missingParamsAreNull) => {
+      // GIVEN the accept method's SendMessage template and no x-correlation-id header
+      const template =
+        example.find(
+          (candidate) => candidate.site.kind === 'integration-request' && candidate.site.httpMethod === 'POST',
+        ) ?? expect.fail('no SendMessage template');
+
+      // WHEN it renders, whether API Gateway reads the absent header as "" or as null
+      const rendered = await velocity.render(template.template, {
+        body: '{"documentId":"d"}',
+        context: { requestId: 'req-1', requestTimeEpoch: 1, authorizer: { queue: 'q' } },
+        missingParamsAreNull,
+      });
+
+      // THEN
+      const envelope = JSON.parse(
+        decodeURIComponent(rendered.output.split('MessageBody=')[1] ?? '').replaceAll('+', ' '),
+      );
+      expect(envelope.correlationId).toBe('req-1');
+    },
+  );
+
   it.each(SQS_SEND_ERRORS)(
     'answers $expect when SQS refuses SendMessage with $code (HTTP $httpStatus)',
     async (error) => {

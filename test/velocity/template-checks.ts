@@ -131,8 +131,9 @@ const sendMessage = defineCheck<SendMessageCase>({
         lane: fc.constantFrom('high', 'low'),
         requestId,
         epoch: fc.integer({ min: 1_500_000_000_000, max: 2_500_000_000_000 }),
+        missingParamsAreNull: fc.boolean(),
       },
-      { requiredKeys: ['body', 'requestId', 'epoch'] },
+      { requiredKeys: ['body', 'requestId', 'epoch', 'missingParamsAreNull'] },
     )
     .map((value) => ({
       ...value,
@@ -145,6 +146,7 @@ const sendMessage = defineCheck<SendMessageCase>({
           requestTimeEpoch: value.epoch,
           authorizer: { queue: 'queue-url-path', ...(value.lane ? { lane: value.lane } : {}) },
         },
+        missingParamsAreNull: value.missingParamsAreNull,
       },
     })),
   async check(engine, template, testCase) {

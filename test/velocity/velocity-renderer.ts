@@ -30,6 +30,11 @@ export interface TemplateInput {
   /** `$context` (e.g. `requestId`, `authorizer.lane`); `responseOverride` is added by the renderer. */
   readonly context?: Readonly<Record<string, unknown>>;
   readonly stageVariables?: Readonly<Record<string, string>>;
+  /**
+   * Make `$input.params(x)` of an absent parameter null instead of "" (the reference does not say which API Gateway
+   * returns; templates must hold either way).
+   */
+  readonly missingParamsAreNull?: boolean;
 }
 
 /** A rendered template: its text, and the status and headers it overrode (`$context.responseOverride`). */
