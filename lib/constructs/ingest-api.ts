@@ -89,6 +89,10 @@ export interface IngestApiProps {
  * - The depth-check REQUEST authorizer sheds with 503 + `Retry-After` + `{ error: "overloaded", retryAfterSeconds }`
  *   (ACCESS_DENIED gateway response), routes to the low lane or the overflow queue, and its result is cached by API
  *   Gateway for at most 10 s keyed by the request's second and method.
+ * - Only JSON bodies: another Content-Type gets `415 { error: "unsupported_media_type" }` (passthrough NEVER).
+ * - When SQS refuses the job, its error code decides: the job's size or characters → `400 rejected_by_queue`;
+ *   throttling → `503` + `Retry-After`; access, KMS or a missing queue → `500 enqueue_failed`.
+ * - The queues must be standard queues (no `MessageGroupId` is sent); a FIFO queue is rejected at synth.
  * - `GET /jobs/{id}` reads the job table directly (a DynamoDB integration).
  * - `integration: 'function'` puts an accept Lambda in the path instead: full zod validation and a job record
  *   written before the job is enqueued, at the price of a Lambda invocation per request.
