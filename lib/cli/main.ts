@@ -2,6 +2,7 @@ import { demo } from './demo.ts';
 import { dev } from './dev.ts';
 import { UsageError } from './errors.ts';
 import { load } from './load.ts';
+import { status } from './status.ts';
 
 /** The CLI's commands. Each takes its own arguments. */
 const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: string[]) => Promise<void> }> = {
@@ -17,6 +18,11 @@ const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: 
   demo: {
     summary: 'overload with and without backpressure, and the ledger: sluice demo [--json] [--overload-seconds N]',
     run: demo,
+  },
+  status: {
+    summary:
+      'is each stage recovering or falling behind: sluice status [--json] [--watch] (--url DASHBOARD | --stack NAME | --endpoint URL)',
+    run: status,
   },
 };
 
