@@ -1,6 +1,8 @@
 import { demo } from './demo.ts';
 import { dev } from './dev.ts';
+import { dlq } from './dlq.ts';
 import { UsageError } from './errors.ts';
+import { jobs } from './jobs.ts';
 import { load } from './load.ts';
 import { status } from './status.ts';
 
@@ -23,6 +25,14 @@ const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: 
     summary:
       'is each stage recovering or falling behind: sluice status [--json] [--watch] (--url DASHBOARD | --stack NAME | --endpoint URL)',
     run: status,
+  },
+  dlq: {
+    summary: 'dead letters: sluice dlq list | peek | redrive | purge --stage S (--stack NAME | --endpoint URL)',
+    run: dlq,
+  },
+  jobs: {
+    summary: 'job records: sluice jobs get <id> | sluice jobs list --status failed --since 1h (--stack | --endpoint)',
+    run: jobs,
   },
 };
 

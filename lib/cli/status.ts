@@ -14,6 +14,7 @@ export const TARGET_OPTIONS = {
   'pipeline-name': { type: 'string' },
   pipeline: { type: 'string' },
   endpoint: { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
   region: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
@@ -23,6 +24,7 @@ export const TARGET_HELP = [
   'where the pipeline is (one of):',
   '  --stack NAME           a deployed stack: resources from its outputs (CloudFormation DescribeStacks)',
   '  --endpoint URL         sluice dev / LocalStack: resources by the local runtime’s names (also AWS_ENDPOINT_URL)',
+  '  --dynamodb-endpoint URL  DynamoDB’s, when not --endpoint (sluice dev prints it; also AWS_ENDPOINT_URL_DYNAMODB)',
   '  --pipeline MODULE      module exporting `pipeline` (default: the example pipeline), for --endpoint',
   '  --pipeline-name NAME   which pipeline of a stack holding several',
   '  --region REGION        default: the AWS SDK’s region chain (AWS_REGION, profile)',
@@ -30,11 +32,16 @@ export const TARGET_HELP = [
 ];
 
 /** Client settings from the flags and the environment. */
-export function clientSettings(values: { endpoint?: string; region?: string }): ClientSettings {
+export function clientSettings(values: {
+  endpoint?: string;
+  'dynamodb-endpoint'?: string;
+  region?: string;
+}): ClientSettings {
   const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL;
   const local = isLoopback(endpoint) && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
   return {
     ...(endpoint ? { endpoint } : {}),
+    ...(values['dynamodb-endpoint'] ? { dynamoEndpoint: values['dynamodb-endpoint'] } : {}),
     ...(values.region ? { region: values.region } : local ? { region: 'us-east-1' } : {}),
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   };

@@ -16,6 +16,11 @@ import { ENV } from '../definition/index.ts';
 export interface ClientSettings {
   /** One endpoint for every service. @default `AWS_ENDPOINT_URL`, else AWS's */
   readonly endpoint?: string;
+  /**
+   * DynamoDB's endpoint when it differs (sluice dev runs DynamoDB Local on a port of its own).
+   * @default `AWS_ENDPOINT_URL_DYNAMODB`, else `endpoint`
+   */
+  readonly dynamoEndpoint?: string;
   /** @default the SDK's region chain */
   readonly region?: string;
   /** Static credentials (e.g. the local engines' fixed pair). @default the default credential chain */
@@ -36,15 +41,18 @@ export interface OpsClients {
 /** Clients for `settings`. */
 export function opsClients(settings: ClientSettings = {}, environment: NodeJS.ProcessEnv = process.env): OpsClients {
   const endpoint = settings.endpoint ?? environment[ENV.awsEndpointUrl];
-  const config = {
-    ...(endpoint ? { endpoint } : {}),
+  // A service-specific variable wins over the global one, as in every AWS SDK.
+  const serviceEndpoint = (variable: string, given?: string) => given ?? environment[variable] ?? endpoint;
+  const config = (service: string | undefined) => ({
+    ...(service ? { endpoint: service } : {}),
     ...(settings.region ? { region: settings.region } : {}),
     ...(settings.credentials ? { credentials: { ...settings.credentials } } : {}),
-  };
-  const sqs = new SQSClient({ ...config, ...(endpoint ? { useQueueUrlAsEndpoint: false } : {}) });
-  const cloudWatch = new CloudWatchClient(config);
-  const cloudFormation = new CloudFormationClient(config);
-  const dynamo = new DynamoDBClient(config);
+  });
+  const sqsEndpoint = serviceEndpoint('AWS_ENDPOINT_URL_SQS', settings.endpoint);
+  const sqs = new SQSClient({ ...config(sqsEndpoint), ...(sqsEndpoint ? { useQueueUrlAsEndpoint: false } : {}) });
+  const cloudWatch = new CloudWatchClient(config(endpoint));
+  const cloudFormation = new CloudFormationClient(config(endpoint));
+  const dynamo = new DynamoDBClient(config(serviceEndpoint('AWS_ENDPOINT_URL_DYNAMODB', settings.dynamoEndpoint)));
   return {
     sqs,
     cloudWatch,
