@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COMMANDS, main, packageVersion } from '../../lib/cli/main.ts';
-import { unsupportedNodeMessage } from '../../lib/cli/node-version.ts';
+import { unsupportedNodeMessage } from '../../lib/local/node-version.ts';
 
 function captureOutput() {
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
