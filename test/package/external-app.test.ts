@@ -55,7 +55,10 @@ describe('the packed package in another CDK app', () => {
     const tarball = join(work, stdout.trim().split('\n').at(-1) as string);
     app = join(work, 'app');
     cpSync(FIXTURE, app, { recursive: true, filter: (source) => !source.includes('node_modules') });
-    const manifest = { ...fixtureManifest, dependencies: { ...fixtureManifest.dependencies, sluice: `file:${tarball}` } };
+    const manifest = {
+      ...fixtureManifest,
+      dependencies: { ...fixtureManifest.dependencies, sluice: `file:${tarball}` },
+    };
     writeFileSync(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
     rmSync(join(app, 'package.fixture.json'));
     await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
