@@ -212,3 +212,27 @@ describe('sluice CLI help, version and errors', () => {
     expect(unsupportedNodeMessage('24.0.0')).toBeUndefined();
   });
 });
+
+describe('sluice dev with AWS_ENDPOINT_URL', () => {
+  const saved = process.env.AWS_ENDPOINT_URL;
+  afterEach(() => {
+    vi.restoreAllMocks();
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved;
+  });
+
+  it('says in one line that nothing answers at AWS_ENDPOINT_URL, and exits 1', async () => {
+    // GIVEN AWS_ENDPOINT_URL pointing at a port nobody listens on (bound, then released)
+    const probe = createServer();
+    const port = await listening(probe);
+    await new Promise((resolve) => probe.close(resolve));
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${port}`;
+    // WHEN npm start (sluice dev) runs
+    const output = captureOutput();
+    // THEN one line says so and what to do
+    expect(await main(['dev', '--port', '0'])).toBe(1);
+    expect(output.stderr()).toBe(
+      `sluice dev: AWS_ENDPOINT_URL is http://127.0.0.1:${port} but nothing answers there (ECONNREFUSED): start LocalStack ('localstack start -d') or unset AWS_ENDPOINT_URL to run on the embedded engines`,
+    );
+  });
+});
