@@ -1,35 +1,51 @@
-import { parseArgs } from 'node:util';
 import { readAwsSnapshot } from '../ops/aws-status.ts';
 import { type ClientSettings, isLoopback, type OpsClients, opsClients } from '../ops/clients.ts';
 import { OpsError } from '../ops/errors.ts';
 import { fetchLocalMetrics, localSnapshot } from '../ops/local-status.ts';
 import { type PipelineResources, resourcesByName, resourcesFromStack } from '../ops/resources.ts';
 import { formatSnapshot, type PipelineSnapshot } from '../ops/snapshot.ts';
-import { UsageError } from './errors.ts';
+import { type CommandOption, defineCommand } from './command.ts';
+import { CliError, UsageError } from './errors.ts';
 import { loadDefinition } from './load-definition.ts';
 
 /** Flags every operator command (status, dlq, jobs) takes to find the pipeline and reach AWS. */
 export const TARGET_OPTIONS = {
-  stack: { type: 'string' },
-  'pipeline-name': { type: 'string' },
-  pipeline: { type: 'string' },
-  endpoint: { type: 'string' },
-  'dynamodb-endpoint': { type: 'string' },
-  region: { type: 'string' },
-  help: { type: 'boolean', default: false },
-} as const;
+  stack: {
+    type: 'string',
+    value: 'NAME',
+    description: 'a deployed stack: the pipeline’s resources from its outputs (CloudFormation DescribeStacks)',
+  },
+  'pipeline-name': { type: 'string', value: 'NAME', description: 'which pipeline, when the stack holds several' },
+  endpoint: {
+    type: 'string',
+    value: 'URL',
+    description:
+      'one endpoint for every service, e.g. sluice dev’s SQS or LocalStack; resources by the local runtime’s names',
+    default: 'AWS_ENDPOINT_URL, else AWS',
+  },
+  'dynamodb-endpoint': {
+    type: 'string',
+    value: 'URL',
+    description: 'DynamoDB’s endpoint when it is not --endpoint (sluice dev prints it)',
+    default: 'AWS_ENDPOINT_URL_DYNAMODB, else --endpoint',
+  },
+  pipeline: {
+    type: 'string',
+    value: 'MODULE',
+    description: 'module exporting `pipeline` (with --endpoint or --url: names and age SLOs)',
+    default: 'the example pipeline',
+  },
+  region: {
+    type: 'string',
+    value: 'REGION',
+    description: 'AWS region',
+    default: 'the AWS SDK’s (AWS_REGION, profile)',
+  },
+} as const satisfies Record<string, CommandOption>;
 
-/** Help text of the target flags. */
-export const TARGET_HELP = [
-  'where the pipeline is (one of):',
-  '  --stack NAME           a deployed stack: resources from its outputs (CloudFormation DescribeStacks)',
-  '  --endpoint URL         sluice dev / LocalStack: resources by the local runtime’s names (also AWS_ENDPOINT_URL)',
-  '  --dynamodb-endpoint URL  DynamoDB’s, when not --endpoint (sluice dev prints it; also AWS_ENDPOINT_URL_DYNAMODB)',
-  '  --pipeline MODULE      module exporting `pipeline` (default: the example pipeline), for --endpoint',
-  '  --pipeline-name NAME   which pipeline of a stack holding several',
-  '  --region REGION        default: the AWS SDK’s region chain (AWS_REGION, profile)',
-  'credentials: the AWS SDK default chain (environment, profile, SSO, role); a loopback endpoint without any uses the local engines’ pair',
-];
+/** What the operator commands' help says about credentials and exit codes. */
+export const TARGET_HELP =
+  'Credentials: the AWS SDK’s default chain (environment, profile, SSO, role); a loopback endpoint without any uses the local engines’ pair.';
 
 /** Client settings from the flags and the environment. */
 export function clientSettings(values: {
@@ -70,93 +86,89 @@ export async function resolveResources(
   });
 }
 
-/** Runs `body`, turning an operator error into its message on stderr and exit code 1. */
-export async function reportingOpsErrors(command: string, body: () => Promise<void>): Promise<void> {
+/** Runs `body`, turning an operator error into a one-line CLI error (exit code 1). */
+export async function reportingOpsErrors(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    if (error instanceof OpsError) {
-      console.error(`sluice ${command}: ${error.message}`);
-      process.exitCode = 1;
-      return;
-    }
+    if (error instanceof OpsError) throw new CliError(error.message, { cause: error });
     throw error;
   }
 }
 
-const STATUS_HELP = [
-  'usage: sluice status [--json] [--watch [--interval SECONDS]] (--url DASHBOARD_URL | --stack NAME | --endpoint URL)',
-  '',
-  'Per stage: depth, in flight, oldest age, in / out per minute, retries, dead letters, downstream error rate, and a',
-  'verdict — healthy, recovering or falling_behind — with the estimated time to drain; then the pipeline’s.',
-  '',
-  '  --url URL              a running `sluice dev`: its dashboard URL (reads GET /dashboard/metrics)',
-  '  --json                 JSON instead of a table',
-  '  --watch                repeat until Ctrl-C, every --interval seconds (default 5 locally, 60 on AWS)',
-  ...TARGET_HELP,
-  '',
-  'exit codes: 0 ok, 1 the pipeline could not be read, 2 bad usage',
-].join('\n');
-
 /** `sluice status`: is each stage recovering or falling behind? */
-export async function status(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...TARGET_OPTIONS,
-      url: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      watch: { type: 'boolean', default: false },
-      interval: { type: 'string' },
+export const statusCommand = defineCommand({
+  name: 'status',
+  summary: 'is each stage healthy, recovering or falling behind, and when will it drain',
+  description: [
+    'Per stage: depth, in flight, oldest age, jobs received and completed per minute, retries per minute, dead letters',
+    'and downstream error rate, with a verdict — healthy, recovering or falling_behind — from the trend of the backlog',
+    '(its slope over the last samples against the consumer’s pace, and the oldest age against the age SLO) and the',
+    'estimated time to drain; then the pipeline’s (its worst stage). Locally from sluice dev’s dashboard samples',
+    '(--url); on AWS from GetQueueAttributes and CloudWatch GetMetricData (--stack).',
+    TARGET_HELP,
+  ].join('\n'),
+  options: {
+    url: { type: 'string', value: 'URL', description: 'a running sluice dev: the dashboard URL it prints' },
+    json: { type: 'boolean', description: 'JSON instead of a table' },
+    watch: { type: 'boolean', description: 'repeat until Ctrl-C' },
+    interval: {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'seconds between --watch reads',
+      default: '5 locally, 60 on AWS',
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(STATUS_HELP);
-    return;
-  }
-  const interval = values.interval === undefined ? undefined : Number(values.interval);
-  if (interval !== undefined && (!Number.isFinite(interval) || interval < 1 || interval > 3_600)) {
-    throw new UsageError(`--interval must be between 1 and 3600 seconds, but '${values.interval}' was provided`);
-  }
-  if (values.url && values.stack) throw new UsageError('give --url (sluice dev) or --stack (AWS), not both');
-  await reportingOpsErrors('status', async () => {
-    let read: () => Promise<PipelineSnapshot>;
-    let stop = () => {};
-    if (values.url) {
-      const { pipeline } = await loadDefinition(values.pipeline);
-      const stages = pipeline.stages.map((stage) => ({ name: stage.name, ageSloSeconds: stage.flow.ageSloSeconds }));
-      const url = values.url;
-      read = async () => localSnapshot(pipeline.name, stages, await fetchLocalMetrics(url).catch(toOpsError));
-    } else {
-      const clients = opsClients(clientSettings(values));
-      stop = () => clients.destroy();
-      const resources = await resolveResources(clients, values);
-      read = () => readAwsSnapshot(clients, resources).catch(toOpsError);
+    ...TARGET_OPTIONS,
+  },
+  examples: [
+    'sluice status --url http://127.0.0.1:41234/dashboard',
+    'sluice status --stack Documents --json',
+    'sluice status --stack Documents --watch',
+  ],
+  run: async (values) => {
+    const interval = values.interval === undefined ? undefined : Number(values.interval);
+    if (interval !== undefined && (!Number.isFinite(interval) || interval < 1 || interval > 3_600)) {
+      throw new UsageError(`--interval must be between 1 and 3600 seconds, but '${values.interval}' was provided`);
     }
-    try {
-      const print = (snapshot: PipelineSnapshot) => {
-        if (values.json) console.log(JSON.stringify(snapshot, null, values.watch ? undefined : 2));
-        else console.log(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatSnapshot(snapshot)}`);
-      };
-      print(await read());
-      if (!values.watch) return;
-      const seconds = interval ?? (values.url ? 5 : 60);
-      let running = true;
-      const end = () => {
-        running = false;
-      };
-      process.once('SIGINT', end);
-      process.once('SIGTERM', end);
-      while (running) {
-        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-        if (running) print(await read());
+    if (values.url && values.stack) throw new UsageError('give --url (sluice dev) or --stack (AWS), not both');
+    await reportingOpsErrors(async () => {
+      let read: () => Promise<PipelineSnapshot>;
+      let stop = () => {};
+      if (values.url) {
+        const { pipeline } = await loadDefinition(values.pipeline);
+        const stages = pipeline.stages.map((stage) => ({ name: stage.name, ageSloSeconds: stage.flow.ageSloSeconds }));
+        const url = values.url;
+        read = async () => localSnapshot(pipeline.name, stages, await fetchLocalMetrics(url).catch(toOpsError));
+      } else {
+        const clients = opsClients(clientSettings(values));
+        stop = () => clients.destroy();
+        const resources = await resolveResources(clients, values);
+        read = () => readAwsSnapshot(clients, resources).catch(toOpsError);
       }
-    } finally {
-      stop();
-    }
-  });
-}
+      try {
+        const print = (snapshot: PipelineSnapshot) => {
+          if (values.json) console.log(JSON.stringify(snapshot, null, values.watch ? undefined : 2));
+          else console.log(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatSnapshot(snapshot)}`);
+        };
+        print(await read());
+        if (!values.watch) return;
+        const seconds = interval ?? (values.url ? 5 : 60);
+        let running = true;
+        const end = () => {
+          running = false;
+        };
+        process.once('SIGINT', end);
+        process.once('SIGTERM', end);
+        while (running) {
+          await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+          if (running) print(await read());
+        }
+      } finally {
+        stop();
+      }
+    });
+  },
+});
 
 function toOpsError(error: unknown): never {
   if (error instanceof OpsError) throw error;

@@ -88,7 +88,8 @@ describe('sluice status, dlq and jobs on the command line', () => {
       const { code, out } = await run(...command);
       expect(code).toBe(0);
       expect(out).toMatch(/^usage: sluice (status|dlq|jobs)/);
-      expect(out).toMatch(/exit codes: 0 ok, 1 .*, 2 bad usage/);
+      expect(out).toMatch(/--stack NAME +a deployed stack/);
+      expect(out).toMatch(/--endpoint URL +one endpoint for every service/);
     }
   });
 
