@@ -1,6 +1,5 @@
 import { type CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { OpsError } from './errors.ts';
 import { ResourcesNotFoundError } from './errors.ts';
 
 /** One stage's resources. */
