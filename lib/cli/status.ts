@@ -143,7 +143,14 @@ export const statusCommand = defineCommand({
         const clients = opsClients(clientSettings(values));
         stop = () => clients.destroy();
         const resources = await resolveResources(clients, values);
-        read = () => readAwsSnapshot(clients, resources).catch(toOpsError);
+        read = () =>
+          readAwsSnapshot(clients, resources).catch((error: unknown) => {
+            if (error instanceof OpsError || !clients.endpoint) toOpsError(error);
+            throw new OpsError(
+              `reading CloudWatch at ${clients.endpoint} failed (${(error as Error).message}); against sluice dev, use --url with the dashboard URL it prints (the local engines have no CloudWatch)`,
+              { cause: error },
+            );
+          });
       }
       try {
         const print = (snapshot: PipelineSnapshot) => {

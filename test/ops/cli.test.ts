@@ -99,6 +99,12 @@ describe('sluice status, dlq and jobs on the command line', () => {
     expect(err).toMatch(/say where the pipeline is: --stack <CloudFormation stack> .* or --endpoint/);
   });
 
+  it('fail with exit code 1 pointing at --url when status reads CloudWatch from sluice dev’s engines', async () => {
+    const { code, err } = await run('status', ...target());
+    expect(code).toBe(1);
+    expect(err).toMatch(/against sluice dev, use --url with the dashboard URL it prints/);
+  });
+
   it('fail with exit code 2 naming the flag, range and value of a bad --rate', async () => {
     const { code, err } = await run('dlq', 'redrive', '--stage', 'work', '--rate', '900', ...target());
     expect(code).toBe(2);
