@@ -81,7 +81,7 @@ export function stageWidgets(stage: StageMetrics): cloudwatch.GraphWidget[] {
     'time to drain': graph('time to drain', [stage.timeToDrainSeconds(stage.stage.ageSlo)], WIDTH, [sloLine]),
     'retries and deferrals': graph('retries and deferrals', [
       stage.runtime(RUNTIME_METRICS.retried, 'Sum', 'retried'),
-      stage.runtime(RUNTIME_METRICS.deferred, 'Sum', 'deferred'),
+      stage.deferredByReason(),
     ]),
     'dead letters': graph('dead letters', [
       stage.deadLetterVisible(),

@@ -130,6 +130,21 @@ export class StageMetrics {
   }
 
   /**
+   * Records deferred for pressure, one series per reason: `Deferred` carries a `Reason` dimension, so it is found with
+   * a SEARCH expression (dashboards only; alarms cannot use SEARCH:
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html).
+   */
+  deferredByReason(): cloudwatch.MathExpression {
+    const { pipeline, stage, reason } = METRIC_DIMENSIONS;
+    return new cloudwatch.MathExpression({
+      expression: `SEARCH('{${METRICS_NAMESPACE},${pipeline},${reason},${stage}} MetricName="${RUNTIME_METRICS.deferred}" ${pipeline}="${this.pipelineName}" ${stage}="${this.stage.name}"', 'Sum', ${this.period.toSeconds()})`,
+      usingMetrics: {},
+      period: this.period,
+      label: 'deferred',
+    });
+  }
+
+  /**
    * Seconds to drain the waiting messages at the current net drain rate: visible ÷ max(out − in, ε) per second.
    * A backlog that the consumer clears within the age SLO at its current out rate counts as 0 (a steady stage whose
    * in and out are equal would otherwise divide a small backlog by ε and page someone).

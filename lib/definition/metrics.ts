@@ -7,8 +7,11 @@
 /** Namespace of every sluice EMF metric. */
 export const METRICS_NAMESPACE = 'sluice';
 
-/** Dimensions of every sluice EMF metric, in this order (one dimension set). */
-export const METRIC_DIMENSIONS = { pipeline: 'Pipeline', stage: 'Stage' } as const;
+/**
+ * Dimensions of the sluice EMF metrics: every metric has `Pipeline` and `Stage`; `Deferred` also has `Reason` (one
+ * series per deferral reason), so it is read with a SEARCH expression rather than as one metric.
+ */
+export const METRIC_DIMENSIONS = { pipeline: 'Pipeline', stage: 'Stage', reason: 'Reason' } as const;
 
 /** Metric names the runtime writes per batch (counts) and per record (`ProcessingTime`, milliseconds). */
 export const RUNTIME_METRICS = {

@@ -207,7 +207,11 @@ describe('PipelineMonitoring dashboard', () => {
     expect(byTitle['oldest age']).toEqual(['AWS/SQS/ApproximateAgeOfOldestMessage:Maximum']);
     expect(byTitle['in vs out']).toEqual(['AWS/SQS/NumberOfMessagesSent:Sum', 'AWS/SQS/NumberOfMessagesDeleted:Sum']);
     expect(byTitle['time to drain']?.[0]).toMatch(/^= IF\(visible <= /);
-    expect(byTitle['retries and deferrals']).toEqual([`sluice/${RUNTIME_METRICS.retried}:Sum`, 'sluice/Deferred:Sum']);
+    // Deferred carries a Reason dimension (one series per reason): found by SEARCH
+    expect(byTitle['retries and deferrals']).toEqual([
+      `sluice/${RUNTIME_METRICS.retried}:Sum`,
+      `= SEARCH('{sluice,Pipeline,Reason,Stage} MetricName="Deferred" Pipeline="documents" Stage="extract"', 'Sum', 60)`,
+    ]);
     expect(byTitle['dead letters']).toEqual([
       'AWS/SQS/ApproximateNumberOfMessagesVisible:Maximum',
       'sluice/DeadLettered:Sum',
