@@ -137,6 +137,67 @@ describe('sluice dlq on the embedded engine', () => {
     expect(await depthOf(sqs, stage.deadLetterQueueUrl)).toEqual({ messages: 8, inFlight: 0 });
   });
 
+  it('starts an SQS message move task at the rate where the endpoint has StartMessageMoveTask', async () => {
+    // GIVEN an SQS that answers StartMessageMoveTask as AWS's API reference shapes it ({ TaskHandle })
+    const calls: unknown[] = [];
+    const withMoveTask = {
+      send: async (command: { constructor: { name: string }; input: unknown }) => {
+        calls.push({ name: command.constructor.name, input: command.input });
+        return { TaskHandle: 'task-1' };
+      },
+    } as unknown as SQSClient;
+    const { stage } = await stageWithDeadLetters(0);
+    // WHEN
+    const result = await redriveDeadLetters(withMoveTask, { stage, ratePerSecond: 50 });
+    // THEN
+    expect(result).toEqual({ mode: 'move-task', taskHandle: 'task-1', ratePerSecond: 50 });
+    expect(calls).toEqual([
+      {
+        name: 'StartMessageMoveTaskCommand',
+        input: {
+          SourceArn: stage.deadLetterQueueArn,
+          DestinationArn: stage.queueArn,
+          MaxNumberOfMessagesPerSecond: 50,
+        },
+      },
+    ]);
+  });
+
+  it('fails, without falling back, when SQS refuses the move task for another reason', async () => {
+    const busy = {
+      send: async () => {
+        throw Object.assign(new Error('the queue has an active message move task'), {
+          name: 'InvalidParameterValueException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      },
+    } as unknown as SQSClient;
+    const { stage } = await stageWithDeadLetters(0);
+    await expect(redriveDeadLetters(busy, { stage, ratePerSecond: 5 })).rejects.toThrow(
+      /StartMessageMoveTask failed: the queue has an active message move task/,
+    );
+  });
+
+  it('falls back to the loop when the endpoint does not know StartMessageMoveTask', async () => {
+    // GIVEN an endpoint that answers UnknownOperationException to the move task and holds an empty DLQ
+    const calls: string[] = [];
+    const withoutMoveTask = {
+      send: async (command: { constructor: { name: string } }) => {
+        calls.push(command.constructor.name);
+        if (command.constructor.name === 'StartMessageMoveTaskCommand') {
+          throw Object.assign(new Error('Unknown operation'), { name: 'UnknownOperationException' });
+        }
+        return { Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } };
+      },
+    } as unknown as SQSClient;
+    const { stage } = await stageWithDeadLetters(0);
+    // WHEN
+    const result = await redriveDeadLetters(withoutMoveTask, { stage, ratePerSecond: 5 });
+    // THEN
+    expect(result).toMatchObject({ mode: 'loop', moved: 0 });
+    expect(calls).toEqual(['StartMessageMoveTaskCommand', 'GetQueueAttributesCommand']);
+  });
+
   it('fails if the rate is outside StartMessageMoveTask’s 1–500 a second', async () => {
     const { stage } = await stageWithDeadLetters(1);
     await expect(redriveDeadLetters(sqs, { stage, ratePerSecond: 501 })).rejects.toThrow(
