@@ -131,6 +131,11 @@ export const statusCommand = defineCommand({
       throw new UsageError(`--interval must be between 1 and 3600 seconds, but '${values.interval}' was provided`);
     }
     if (values.url && values.stack) throw new UsageError('give --url (sluice dev) or --stack (AWS), not both');
+    if (!values.url && !values.stack && !values.endpoint && !process.env.AWS_ENDPOINT_URL) {
+      throw new UsageError(
+        'say where the pipeline is: --url <dashboard URL printed by sluice dev>, or --stack <CloudFormation stack> for a deployed pipeline',
+      );
+    }
     await reportingOpsErrors(async () => {
       let read: () => Promise<PipelineSnapshot>;
       let stop = () => {};

@@ -96,7 +96,7 @@ describe('sluice status, dlq and jobs on the command line', () => {
   it('fail with exit code 2 when status is not told where the pipeline is', async () => {
     const { code, err } = await run('status');
     expect(code).toBe(2);
-    expect(err).toMatch(/say where the pipeline is: --stack <CloudFormation stack> .* or --endpoint/);
+    expect(err).toMatch(/say where the pipeline is: --url <dashboard URL printed by sluice dev>, or --stack/);
   });
 
   it('fail with exit code 1 pointing at --url when status reads CloudWatch from sluice dev’s engines', async () => {
