@@ -298,13 +298,23 @@ describe('PipelineMonitoring alone', () => {
       pipelineName: 'uploads',
       stages: [{ name: 'scan', queue, function: fn, ageSlo: Duration.minutes(2) }],
     });
-    const outputs = Template.fromStack(stack).toJSON().Outputs as Record<string, { Description: string }>;
+    const outputs = Template.fromStack(stack).toJSON().Outputs as Record<
+      string,
+      { Description: string; Value: unknown }
+    >;
     // THEN
     expect(
       Object.values(outputs)
         .map((output) => output.Description)
         .sort(),
     ).toEqual(['sluice:pipeline uploads', 'sluice:stage uploads/scan']);
+    // the stage's output is a JSON object naming its queues (by token) and its age SLO, as `sluice status --stack` reads it
+    const stageOutput = Object.values(outputs).find((output) => output.Description.startsWith('sluice:stage'));
+    const text = JSON.stringify(stageOutput?.Value);
+    for (const field of ['kind', 'queueUrl', 'queueName', 'deadLetterQueueUrl', 'deadLetterQueueArn', 'functionName']) {
+      expect(text).toContain(`\\"${field}\\":`);
+    }
+    expect(text).toContain('\\"ageSloSeconds\\":120');
     Template.fromStack(stack).resourceCountIs('AWS::SNS::Topic', 1);
   });
 
