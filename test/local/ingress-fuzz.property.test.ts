@@ -11,7 +11,7 @@ import { localDynamoClient, localSqsClient, uniqueName } from '../helpers/engine
 
 /**
  * Fuzzes the local ingress over HTTP on loopback (keep-alive connections, many requests in flight): malformed JSON,
- * wrong types, huge strings, bodies over the limit, characters SQS refuses, missing or unknown API keys. A reference
+ * wrong types, huge strings, bodies over the limit, characters SQS refuses, wrong content types, missing or unknown API keys. A reference
  * model says what API Gateway + SQS would answer for each request; every answer must match it, be a 202 or a 4xx that
  * names the problem (never a 5xx), and exactly the accepted requests must end up in the queue and the job table.
  */
@@ -41,6 +41,8 @@ const pipeline = definePipeline({
 
 interface FuzzRequest {
   readonly body: Buffer;
+  /** `undefined`: no Content-Type header. */
+  readonly contentType: string | undefined;
   /** `undefined`: no x-api-key header. */
   readonly apiKey: string | undefined;
 }
@@ -54,6 +56,12 @@ interface Answer {
 /** What the request should get, by API Gateway's order of checks and SQS's rules: a status and what the body says. */
 function expectedAnswer(fuzz: FuzzRequest, validKey: string): { status: number; says: RegExp } {
   if (fuzz.apiKey !== validKey) return { status: 403, says: /x-api-key/ };
+  // The direct integration maps application/json only (passthrough NEVER): anything else is 415; no header counts as
+  // JSON. https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
+  const mediaType = fuzz.contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== undefined && mediaType !== '' && mediaType !== 'application/json') {
+    return { status: 415, says: /Content-Type: application\/json/ };
+  }
   if (fuzz.body.length > LIMIT_BYTES) return { status: 413, says: new RegExp(`at most ${LIMIT_BYTES} bytes`) };
   const text = fuzz.body.toString('utf8');
   let data: unknown;
@@ -233,7 +241,7 @@ describe('ingress fuzzing', () => {
           method: 'POST',
           agent,
           headers: {
-            'content-type': 'application/json',
+            ...(fuzz.contentType === undefined ? {} : { 'content-type': fuzz.contentType }),
             'content-length': String(fuzz.body.length),
             ...(fuzz.apiKey === undefined ? {} : { 'x-api-key': fuzz.apiKey }),
           },
@@ -260,6 +268,25 @@ describe('ingress fuzzing', () => {
     // GIVEN requests with valid, missing and unknown API keys and every kind of body
     const fuzzRequest = fc.record({
       body,
+      contentType: fc.oneof(
+        { weight: 8, arbitrary: fc.constant<string | undefined>('application/json') },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom<string | undefined>(
+            undefined,
+            '',
+            'application/json; charset=utf-8',
+            'APPLICATION/JSON',
+            'text/plain',
+            'text/json',
+            'application/xml',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/json-patch+json',
+            'application/jsonx',
+          ),
+        },
+      ),
       apiKey: fc.oneof(
         { weight: 8, arbitrary: fc.constant<string | undefined>('valid') },
         { weight: 1, arbitrary: fc.constant(undefined) },
@@ -271,7 +298,11 @@ describe('ingress fuzzing', () => {
         fc.array(fuzzRequest, { minLength: REQUESTS_PER_RUN, maxLength: REQUESTS_PER_RUN }),
         async (generated) => {
           const requests = generated.map(
-            (fuzz): FuzzRequest => ({ body: fuzz.body, apiKey: fuzz.apiKey === 'valid' ? validKey : fuzz.apiKey }),
+            (fuzz): FuzzRequest => ({
+              body: fuzz.body,
+              contentType: fuzz.contentType,
+              apiKey: fuzz.apiKey === 'valid' ? validKey : fuzz.apiKey,
+            }),
           );
           // WHEN they are sent at once over keep-alive connections
           const answers = await Promise.all(requests.map(send));
@@ -280,7 +311,7 @@ describe('ingress fuzzing', () => {
           requests.forEach((fuzz, index) => {
             const answer = answers[index] as Answer;
             const expected = expectedAnswer(fuzz, validKey);
-            const context = `request ${JSON.stringify(fuzz.body.toString('utf8').slice(0, 200))} key ${fuzz.apiKey}`;
+            const context = `request ${JSON.stringify(fuzz.body.toString('utf8').slice(0, 200))} key ${fuzz.apiKey} type ${fuzz.contentType}`;
             expect(answer.status, `${context} → ${answer.text}`).toBe(expected.status);
             expect(answer.contentType, context).toMatch(/^application\/json/);
             expect(answer.text, context).toMatch(expected.says);
