@@ -13,6 +13,7 @@ export {
   type FailureKind,
   InvocationTimeRunningOutError,
   JobInProgressError,
+  JobStateStoreError,
   MalformedMessageError,
   MessageGroupBlockedError,
   PermanentError,
