@@ -338,13 +338,18 @@ function envelopeFields(job: JobEnvelope): { correlationId?: string; acceptedAt?
  * Dead-letters, delays and reports the failed records, hands back the released ones; emits the batch's metrics.
  *
  * A record released on its last allowed receive (`maxReceiveCount`) would be moved to the dead-letter queue by the
- * queue's redrive policy on its next receive, without a reason and although it never failed. On a standard queue it is
- * sent again instead, as a new message with the same body (so the same job id, idempotency key and status item) and a
- * fresh receive budget, delayed like its retry, and the received copy is reported done. Bounded: a record is released
- * only while the invocation is short of time (the next batch starts it early) or another delivery holds its lease
- * (which ends with that delivery's function timeout). On a FIFO queue a new message would go behind the group's later
- * messages, so it is released in place and the gap stays: give FIFO queues maxReceiveCount headroom above the retries
- * the handler needs (README, "Dead letters").
+ * queue's redrive policy on its next receive ("when the ReceiveCount for a message exceeds the maxReceiveCount",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html), without a
+ * reason and although it never failed. On a standard queue it is sent again instead, as a new message with the same
+ * body (so the same job id, idempotency key and status item), a fresh receive budget and its retry's delay, and the
+ * received copy is reported done. Bounded: a record is released only while the invocation is short of time (a later
+ * batch starts it early), while another delivery holds its lease (which ends with that delivery's function timeout),
+ * or while DynamoDB refuses its status write. On a FIFO queue a new message would go behind the group's later messages
+ * (and FIFO takes no per-message delay,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html), so it
+ * is released in place and the gap stays: SQS may then move it to the dead-letter queue without a reason (its status
+ * is not marked, so the delivery that runs it still completes it). Give FIFO queues maxReceiveCount headroom above the
+ * retries the handler needs.
  */
 async function settle(config: ConsumerConfig, states: RecordState[], fifo: boolean): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchItemFailure[] = [];
