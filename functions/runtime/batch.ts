@@ -1,7 +1,6 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { safeParse } from 'zod/v4/core';
-import { DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
+import { type DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
 import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 import { backoffSeconds } from './backoff.ts';
 import type { ConsumerConfig } from './consumer.ts';
@@ -20,6 +19,7 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
+import { DataIssues, parseData } from './parse-data.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
@@ -55,6 +55,20 @@ interface RecordState {
   parkFailure?: string;
 }
 
+/**
+ * Builds an error about a record's data without a stack trace: the record is at fault, not the code, so the stack
+ * says nothing, and capturing it costs more than the rest of a failed record's handling.
+ */
+function withoutStack<E extends Error>(build: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Runs one batch and returns the records to retry. Never throws for a record's failure. */
 export async function runBatch(
   config: ConsumerConfig,
@@ -75,7 +89,8 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
   const worker = async () => {
     while (next < states.length) {
       const state = states[next++] as RecordState;
-      state.outcome = await runRecord(config, state, context);
+      const outcome = runRecord(config, state, context);
+      state.outcome = outcome instanceof Promise ? await outcome : outcome;
     }
   };
   const workers = Math.min(config.recordConcurrency, states.length);
@@ -114,7 +129,8 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
           state.outcome = blocked;
           continue;
         }
-        const outcome = await runRecord(config, state, context);
+        const running = runRecord(config, state, context);
+        const outcome = running instanceof Promise ? await running : running;
         state.outcome = outcome;
         if (outcome.kind === 'succeeded' || outcome.kind === 'skipped') {
           continue;
@@ -151,7 +167,11 @@ async function park(config: ConsumerConfig, states: readonly RecordState[]): Pro
   });
 }
 
-async function runRecord(config: ConsumerConfig, state: RecordState, context: Context): Promise<Outcome> {
+/**
+ * Runs one record. Synchronous while nothing needs waiting for (no tables, a synchronous handler, nothing forwarded):
+ * a batch of such records then costs no promise per record, valid or not.
+ */
+function runRecord(config: ConsumerConfig, state: RecordState, context: Context): Outcome | Promise<Outcome> {
   const remaining = context.getRemainingTimeInMillis();
   if (remaining < config.timeoutMarginMs) {
     return {
@@ -162,7 +182,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   }
   const decoded = decodeJob(state.record.body);
   if (!decoded.ok) {
-    return { kind: 'failed', error: new MalformedMessageError(decoded.reason), permanent: true };
+    return { kind: 'failed', error: withoutStack(() => new MalformedMessageError(decoded.reason)), permanent: true };
   }
   const job = decoded.job;
   state.job = job;
@@ -172,7 +192,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     if (job.schemaVersion > config.schemaVersion || !config.migrate) {
       return {
         kind: 'failed',
-        error: new UnsupportedSchemaVersionError(job.schemaVersion, supported),
+        error: withoutStack(() => new UnsupportedSchemaVersionError(job.schemaVersion, supported)),
         permanent: true,
       };
     }
@@ -182,12 +202,32 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
       return failure(config, error);
     }
   }
-  const parsed = safeParse(config.validator, data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+  let parsed: unknown;
+  try {
+    parsed = parseData(config.validator, data);
+  } catch (error) {
+    // A refinement of the user's schema threw.
+    return failure(config, error);
+  }
+  if (parsed instanceof Promise) {
+    return parsed.then(
+      (settled: unknown) => runParsed(config, state, context, job, settled, remaining),
+      (error: unknown) => failure(config, error),
     );
-    return { kind: 'failed', error: new SchemaValidationError(issues), permanent: true };
+  }
+  return runParsed(config, state, context, job, parsed, remaining);
+}
+
+function runParsed(
+  config: ConsumerConfig,
+  state: RecordState,
+  context: Context,
+  job: JobEnvelope,
+  parsed: unknown,
+  remaining: number,
+): Outcome | Promise<Outcome> {
+  if (parsed instanceof DataIssues) {
+    return { kind: 'failed', error: withoutStack(() => new SchemaValidationError(parsed.issues)), permanent: true };
   }
   const ctx = new JobContext({
     job,
@@ -198,12 +238,56 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     logger: config.logger,
     lambdaContext: context,
   });
+  return config.idempotency || config.jobs
+    ? runTracked(config, job, parsed, ctx, remaining)
+    : runHandler(config, parsed, ctx);
+}
 
+/** The handler, then its forwarded jobs; synchronous when the handler is and forwards nothing. */
+function runHandler(config: ConsumerConfig, data: unknown, ctx: JobContext): Outcome | Promise<Outcome> {
+  const started = performance.now();
+  let pending: Promise<void> | void;
+  try {
+    pending = config.handler(data, ctx);
+  } catch (error) {
+    return { ...failure(config, error), ms: elapsedMs(started) };
+  }
+  if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
+    return { kind: 'succeeded', ms: elapsedMs(started) };
+  }
+  return finishHandler(config, pending, ctx, started);
+}
+
+async function finishHandler(
+  config: ConsumerConfig,
+  pending: Promise<void> | void,
+  ctx: JobContext,
+  started: number,
+): Promise<Outcome> {
+  try {
+    if (pending !== undefined) await pending;
+    if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
+      await forward(config, ctx.forwarded, ctx.correlationId);
+    }
+  } catch (error) {
+    return { ...failure(config, error), ms: elapsedMs(started) };
+  }
+  return { kind: 'succeeded', ms: elapsedMs(started) };
+}
+
+/** A record with idempotency and/or job status: claim the key, record `processing`, run, complete. */
+async function runTracked(
+  config: ConsumerConfig,
+  job: JobEnvelope,
+  data: unknown,
+  ctx: JobContext,
+  remaining: number,
+): Promise<Outcome> {
   let owner: string | undefined;
   let key: string | undefined;
   const store = config.idempotency?.store;
   if (config.idempotency) {
-    key = config.idempotency.key ? config.idempotency.key(parsed.data, ctx) : `${config.stage}#${job.jobId}`;
+    key = config.idempotency.key ? config.idempotency.key(data, ctx) : `${config.stage}#${job.jobId}`;
     let claim: idempotency.Claim;
     try {
       claim = await idempotency.claim(config.idempotency.store, key, remaining + 1_000);
@@ -234,20 +318,12 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
       return { kind: 'failed', error: new JobStateStoreError("record the job's processing", error), permanent: false };
     }
   }
-  const started = performance.now();
-  try {
-    const pending = config.handler(parsed.data, ctx);
-    // A synchronous handler costs no extra microtask.
-    if (pending !== undefined) await pending;
-    if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
-      await forward(config, ctx.forwarded, ctx.correlationId);
-    }
-  } catch (error) {
-    if (store && key !== undefined && owner !== undefined) await releaseKey(config, store, key, owner);
-    return { ...failure(config, error), ms: elapsedMs(started) };
-  }
-  const ms = elapsedMs(started);
+  const outcome = await runHandler(config, data, ctx);
   if (store && key !== undefined && owner !== undefined) {
+    if (outcome.kind !== 'succeeded') {
+      await releaseKey(config, store, key, owner);
+      return outcome;
+    }
     try {
       if (!(await idempotency.complete(store, key, owner))) {
         ctx.logger.warn(
@@ -263,7 +339,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
       ctx.logger.error('Could not mark the idempotency key completed', { idempotencyKey: key, error });
     }
   }
-  return config.jobs ? recordCompleted(config, job, { kind: 'succeeded', ms }) : { kind: 'succeeded', ms };
+  return config.jobs && outcome.kind === 'succeeded' ? recordCompleted(config, job, outcome) : outcome;
 }
 
 /**
@@ -424,13 +500,13 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
     }
     deadLettered++;
     config.logger.warn('Dead-lettered a record', logFields(state, outcome.error));
-    writes.push(transition(config, state, 'dead-lettered', outcome.error));
+    if (config.jobs) writes.push(transition(config, state, 'dead-lettered', outcome.error));
   }
   for (const state of retries) {
     const outcome = state.outcome as Failed;
     batchItemFailures.push({ itemIdentifier: state.record.messageId });
     config.logger.warn('A record failed and will be retried', logFields(state, outcome.error));
-    writes.push(transition(config, state, 'failed', outcome.error));
+    if (config.jobs) writes.push(transition(config, state, 'failed', outcome.error));
   }
   for (const state of releases) {
     batchItemFailures.push({ itemIdentifier: state.record.messageId });
@@ -527,24 +603,33 @@ function transition(
   });
 }
 
+/** The dead-letter attributes, by name: literal keys keep the object's shape fixed (computed keys cost a shape change each). */
+type DeadLetterAttributes = Record<
+  (typeof DEAD_LETTER_ATTRIBUTES)[keyof typeof DEAD_LETTER_ATTRIBUTES],
+  MessageAttributeValue
+>;
+
 function deadLetterMessage(config: ConsumerConfig, state: RecordState): OutgoingMessage {
   const outcome = state.outcome as Failed;
-  const string = (value: string) => ({ DataType: 'String', StringValue: value });
   const firstSeen = state.record.attributes.ApproximateFirstReceiveTimestamp;
-  return {
-    body: state.record.body,
-    attributes: {
-      [DEAD_LETTER_ATTRIBUTES.errorClass]: string(outcome.error.name),
-      // SQS attribute values are limited in total with the body; a reason needs no more than this.
-      [DEAD_LETTER_ATTRIBUTES.errorMessage]: string(outcome.error.message.slice(0, 4_096) || '(no message)'),
-      [DEAD_LETTER_ATTRIBUTES.stage]: string(config.stage),
-      [DEAD_LETTER_ATTRIBUTES.receiveCount]: { DataType: 'Number', StringValue: String(state.receiveCount) },
-      [DEAD_LETTER_ATTRIBUTES.firstSeenAt]: string(new Date(Number(firstSeen) || Date.now()).toISOString()),
+  const attributes: DeadLetterAttributes = {
+    'sluice-error-class': { DataType: 'String', StringValue: outcome.error.name },
+    // SQS attribute values are limited in total with the body; a reason needs no more than this.
+    'sluice-error-message': {
+      DataType: 'String',
+      StringValue: outcome.error.message.slice(0, 4_096) || '(no message)',
     },
-    ...(state.record.attributes.MessageGroupId
-      ? { messageGroupId: state.record.attributes.MessageGroupId, deduplicationId: state.record.messageId }
-      : {}),
+    'sluice-stage': { DataType: 'String', StringValue: config.stage },
+    'sluice-receive-count': { DataType: 'Number', StringValue: String(state.receiveCount) },
+    'sluice-first-seen-at': {
+      DataType: 'String',
+      StringValue: new Date(Number(firstSeen) || Date.now()).toISOString(),
+    },
   };
+  const groupId = state.record.attributes.MessageGroupId;
+  return groupId
+    ? { body: state.record.body, attributes, messageGroupId: groupId, deduplicationId: state.record.messageId }
+    : { body: state.record.body, attributes };
 }
 
 function logFields(state: RecordState, error: Error): Record<string, unknown> {

@@ -23,28 +23,43 @@ export interface VisibilityChange {
   readonly visibilityTimeoutSeconds: number;
 }
 
+let loaded: Promise<typeof import('@aws-sdk/client-sqs')> | undefined;
+
+/** The SQS SDK module, imported on first use (a consumer that sends nothing never loads it) and kept. */
+function sqsModule(): Promise<typeof import('@aws-sdk/client-sqs')> {
+  loaded ??= import('@aws-sdk/client-sqs');
+  return loaded;
+}
+
 const BATCH = SQS_LIMITS.batchEntries.max;
 const BATCH_PAYLOAD_BYTES = SQS_LIMITS.batchPayloadBytes.max;
 
 /**
- * A message's size as SQS counts it against its limits: the body's UTF-8 bytes plus, for every attribute, its name,
- * data type and value ("All parts of the message attribute, including Name, Type, and Value, are part of the message
- * size restriction": https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html).
+ * A message's size as SQS counts it against its limits, or a little more: the body plus, for every attribute, its
+ * name, data type and value ("All parts of the message attribute, including Name, Type, and Value, are part of the
+ * message size restriction":
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html). Texts from
+ * 1 KiB on are counted exactly in UTF-8; shorter ones as 3 bytes per UTF-16 code unit, UTF-8's most, which never
+ * undercounts and costs nothing (ten such messages stay far under a batch's 1 MiB, so no call is split for it).
  */
-export function messageSizeBytes(
+export function messageSizeAtMostBytes(
   entry: Pick<SendMessageBatchRequestEntry, 'MessageBody' | 'MessageAttributes'>,
 ): number {
-  let size = Buffer.byteLength(entry.MessageBody ?? '', 'utf8');
+  let size = utf8BytesAtMost(entry.MessageBody ?? '');
   const attributes = entry.MessageAttributes;
   if (attributes !== undefined) {
     for (const name in attributes) {
       const value = attributes[name] as MessageAttributeValue;
-      size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType ?? '', 'utf8');
-      if (value.StringValue !== undefined) size += Buffer.byteLength(value.StringValue, 'utf8');
+      size += utf8BytesAtMost(name) + utf8BytesAtMost(value.DataType ?? '');
+      if (value.StringValue !== undefined) size += utf8BytesAtMost(value.StringValue);
       if (value.BinaryValue !== undefined) size += value.BinaryValue.byteLength;
     }
   }
   return size;
+}
+
+function utf8BytesAtMost(text: string): number {
+  return text.length < 1024 ? text.length * 3 : Buffer.byteLength(text, 'utf8');
 }
 
 /**
@@ -76,7 +91,7 @@ export function batchBoundaries(sizes: readonly number[]): number[] {
  * Sends entries (each with a batch-unique `Id`) with as few SendMessageBatch calls as the limits allow and returns the
  * entries that were not sent, by `Id`, with SQS's reason. SQS reports failures per entry in a successful call, so
  * every call's `Failed` list is read; entries that failed on SQS's side (not `SenderFault`) are sent once more. A call
- * refused as `BatchRequestTooLong` (SQS counted more than {@link messageSizeBytes} did) and a single entry above the
+ * refused as `BatchRequestTooLong` (SQS counted more than {@link messageSizeAtMostBytes} did) and a single entry above the
  * payload limit fall back to one SendMessage per entry, so one large message never holds back the others. With
  * `ordered` (FIFO), calls go one after the other so a message group keeps its order; otherwise they run together.
  */
@@ -90,8 +105,8 @@ export async function sendEntries(
   if (entries.length === 0) {
     return failed;
   }
-  const { SendMessageBatchCommand, SendMessageCommand } = await import('@aws-sdk/client-sqs');
-  const sizes = entries.map(messageSizeBytes);
+  const { SendMessageBatchCommand, SendMessageCommand } = await sqsModule();
+  const sizes = entries.map(messageSizeAtMostBytes);
   const sendOne = async (entry: SendMessageBatchRequestEntry): Promise<void> => {
     const { Id, ...message } = entry;
     try {
@@ -187,10 +202,7 @@ export async function changeVisibilities(
   if (changes.length === 0) {
     return 0;
   }
-  const [{ ChangeMessageVisibilityBatchCommand }, sqs] = await Promise.all([
-    import('@aws-sdk/client-sqs'),
-    clients.sqs(),
-  ]);
+  const [{ ChangeMessageVisibilityBatchCommand }, sqs] = await Promise.all([sqsModule(), clients.sqs()]);
   let failures = 0;
   const calls: Promise<void>[] = [];
   for (let start = 0; start < changes.length; start += BATCH) {

@@ -1,7 +1,7 @@
 import { type SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lazyClients } from '../../functions/runtime/aws-clients.ts';
-import { batchBoundaries, messageSizeBytes, sendMessages } from '../../functions/runtime/sqs-actions.ts';
+import { batchBoundaries, messageSizeAtMostBytes, sendMessages } from '../../functions/runtime/sqs-actions.ts';
 import { localSqsClient } from '../helpers/engines.ts';
 import { createQueuePair, receive } from '../helpers/runtime-fixture.ts';
 
@@ -38,16 +38,26 @@ describe('batchBoundaries', () => {
   });
 });
 
-describe('messageSizeBytes', () => {
-  it('counts the body in UTF-8 and every attribute name, data type and value', () => {
-    const size = messageSizeBytes({
-      MessageBody: 'é€', // 2 + 3 bytes
-      MessageAttributes: {
-        reason: { DataType: 'String', StringValue: 'abc' }, // 6 + 6 + 3
-        blob: { DataType: 'Binary', BinaryValue: new Uint8Array(4) }, // 4 + 6 + 4
-      },
+describe('messageSizeAtMostBytes', () => {
+  it('counts a text from 1 KiB on exactly in UTF-8, with every attribute name, data type and value', () => {
+    const body = 'é€'.repeat(512); // 1,024 code units, 2,560 bytes
+    const reason = 'x'.repeat(2_000);
+    const size = messageSizeAtMostBytes({
+      MessageBody: body,
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason } },
     });
-    expect(size).toBe(5 + 15 + 14);
+    expect(size).toBe(2_560 + 3 * 6 + 3 * 6 + 2_000);
+  });
+
+  it('never counts a short text under its UTF-8 size', () => {
+    // GIVEN texts of 1, 2, 3 and 4 (a surrogate pair) bytes per character
+    for (const text of ['a', 'é', '€', '😀']) {
+      const size = messageSizeAtMostBytes({
+        MessageBody: text,
+        MessageAttributes: { blob: { DataType: 'Binary', BinaryValue: new Uint8Array(4) } },
+      });
+      expect(size).toBeGreaterThanOrEqual(Buffer.byteLength(text, 'utf8') + 4 + 6 + 4);
+    }
   });
 });
 
