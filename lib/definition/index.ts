@@ -32,7 +32,6 @@ export { PipelineDefinitionError, SpecError } from './errors.ts';
 export {
   BackpressureSettingsSchema,
   IngressClientSchema,
-  type IngressInput,
   IngressSettingsSchema,
   OverflowSettingsSchema,
   PrioritySettingsSchema,
@@ -51,12 +50,23 @@ export {
   SQS_LIMITS,
   VISIBILITY_TIMEOUT_FACTOR,
 } from './limits.ts';
-export {
-  type PipelineInput,
-  PipelineSchema,
-  type StageInput,
-  StageSchema,
-} from './pipeline-schema.ts';
+export type {
+  BackpressureSettingsInput,
+  ConsumerSettingsInput,
+  FlowSettingsInput,
+  IdempotencySettingsInput,
+  IngressClientInput,
+  IngressInput,
+  JobStatusSettingsInput,
+  OverflowSettingsInput,
+  PipelineInput,
+  PrioritySettingsInput,
+  QueueSettingsInput,
+  QuotaSettingsInput,
+  StageInput,
+  ThrottleSettingsInput,
+} from './pipeline-input.ts';
+export { PipelineSchema, StageSchema } from './pipeline-schema.ts';
 export {
   type AdmissionSettings,
   type AuthorizerSettings,
