@@ -14,6 +14,7 @@ export {
   type FailureKind,
   InvocationTimeRunningOutError,
   JobInProgressError,
+  JobStateStoreError,
   MalformedMessageError,
   MessageGroupBlockedError,
   PermanentError,
