@@ -47,6 +47,8 @@ export class EventSourcePoller {
     batches: 0,
     largestBatch: 0,
     peakConcurrency: 0,
+    /** Receives or deletes that failed (SQS unreachable); polling goes on. */
+    receiveErrors: 0,
   };
   private running = false;
   private active = 0;
@@ -124,7 +126,15 @@ export class EventSourcePoller {
 
   private async poll(): Promise<void> {
     while (this.running) {
-      const batch = await this.gather();
+      let batch: Message[];
+      try {
+        batch = await this.gather();
+      } catch {
+        // SQS unreachable (an engine restart, a network fault): the event source mapping keeps polling; so does this.
+        this.stats.receiveErrors++;
+        await sleep(1_000);
+        continue;
+      }
       if (batch.length === 0) {
         if (this.active > INITIAL_CONCURRENCY || this.active > this.limit) {
           // An empty queue: scale back towards the initial pollers.
@@ -137,6 +147,9 @@ export class EventSourcePoller {
       this.stats.peakConcurrency = Math.max(this.stats.peakConcurrency, this.busy);
       try {
         await this.process(batch);
+      } catch {
+        // The deletes failed: the records come back after their visibility timeout, as on AWS.
+        this.stats.receiveErrors++;
       } finally {
         this.busy--;
       }
