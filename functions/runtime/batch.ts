@@ -9,6 +9,7 @@ import {
   JobInProgressError,
   MalformedMessageError,
   MessageGroupBlockedError,
+  PressureError,
   SchemaValidationError,
   TransientError,
   UnsupportedSchemaVersionError,
@@ -17,12 +18,15 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
+import { deferRecords } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
 type Outcome =
   | { readonly kind: 'succeeded'; readonly ms: number }
   | { readonly kind: 'skipped' }
+  /** Held back by pressure: sent again with a delay by settle, without spending the record's retry budget. */
+  | { readonly kind: 'deferred'; readonly error: PressureError; readonly ms?: number }
   | {
       readonly kind: 'failed';
       readonly error: Error;
@@ -206,7 +210,10 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   return { kind: 'succeeded', ms };
 }
 
-function failure(config: ConsumerConfig, error: unknown): Extract<Outcome, { kind: 'failed' }> {
+function failure(config: ConsumerConfig, error: unknown): Extract<Outcome, { kind: 'failed' | 'deferred' }> {
+  if (error instanceof PressureError) {
+    return { kind: 'deferred', error };
+  }
   const asError = error instanceof Error ? error : new Error(String(error));
   const kind = config.classify?.(error) ?? defaultClassify(error);
   return { kind: 'failed', error: asError, permanent: kind === 'permanent' };
@@ -247,6 +254,8 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
   const processingTimesMs: number[] = [];
   let succeeded = 0;
   let skipped = 0;
+  let deferred = 0;
+  await deferHeld(config, states);
   for (const state of states) {
     const outcome = state.outcome as Outcome;
     if (outcome.kind === 'succeeded') {
@@ -256,6 +265,10 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     }
     if (outcome.kind === 'skipped') {
       skipped++;
+      continue;
+    }
+    if (outcome.kind === 'deferred') {
+      deferred++;
       continue;
     }
     if (outcome.ms !== undefined) {
@@ -312,7 +325,9 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     if (
       !(outcome.error instanceof InvocationTimeRunningOutError) &&
       !(outcome.error instanceof MessageGroupBlockedError) &&
-      !(outcome.error instanceof JobInProgressError)
+      !(outcome.error instanceof JobInProgressError) &&
+      // A deferral that fell back to a visibility change (FIFO) is still pressure, not a failed attempt.
+      !(outcome.error instanceof PressureError)
     ) {
       writes.push(transition(config, state, 'failed', outcome.error));
     }
@@ -334,6 +349,33 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     sink(document);
   }
   return { batchItemFailures };
+}
+
+/** Sends the records held back by pressure again (see `deferral.ts`); those that cannot be become failures. */
+async function deferHeld(config: ConsumerConfig, states: RecordState[]): Promise<void> {
+  let held: RecordState[] | undefined;
+  for (const state of states) {
+    if (state.outcome?.kind === 'deferred') (held ??= []).push(state);
+  }
+  if (held === undefined) {
+    return;
+  }
+  const queueUrl = config.queueUrl ?? queueUrlFromArn((held[0] as RecordState).record.eventSourceARN);
+  const results = await deferRecords(
+    config,
+    queueUrl,
+    held.map((state) => ({
+      record: state.record,
+      error: (state.outcome as Extract<Outcome, { kind: 'deferred' }>).error,
+      jobId: state.job?.jobId,
+    })),
+  );
+  results.forEach((result, index) => {
+    const state = held[index] as RecordState;
+    if (result.kind === 'failed') {
+      state.outcome = { ...result, kind: 'failed' };
+    }
+  });
 }
 
 function transition(

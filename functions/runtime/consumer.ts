@@ -11,6 +11,7 @@ import { runBatch } from './batch.ts';
 import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
+import { type PressureOptions, resolvePressure } from './pressure.ts';
 
 /** Options of {@link consumer}. */
 export interface ConsumerOptions<Schema extends $ZodType> {
@@ -50,6 +51,11 @@ export interface ConsumerOptions<Schema extends $ZodType> {
   readonly clients?: { readonly sqs?: SQSClient; readonly dynamo?: DynamoDBClient };
   /** Where log lines and EMF documents go. @default stdout */
   readonly logSink?: LogSink;
+  /**
+   * Backpressure: how records held back by pressure are deferred (without spending their retry budget), and the
+   * pressure the stage watches. @default - deferral defaults; the rest from the SLUICE_* variables the constructs set
+   */
+  readonly pressure?: PressureOptions;
 }
 
 /** Options of idempotency. */
@@ -113,6 +119,7 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
     problems.push(`schemaVersion must be an integer of at least 1, but ${schemaVersion} was provided`);
   }
+  const pressure = resolvePressure(options.pressure, env, problems);
   const idempotencyTable =
     options.idempotency === false ? undefined : (options.idempotency?.tableName ?? env[ENV.idempotencyTableName]);
   const jobTable = options.jobs === false ? undefined : (options.jobs?.tableName ?? env[ENV.jobTableName]);
@@ -150,6 +157,7 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
     clients,
     logger,
     logSink,
+    pressure,
     idempotency: idempotencyTable
       ? {
           store: {

@@ -1,0 +1,174 @@
+import type { SQSRecord } from 'aws-lambda';
+import { ENV } from '../../lib/definition/environment.ts';
+import type { AwsClients } from './aws-clients.ts';
+import {
+  canResend,
+  type DeferralOptions,
+  type DeferralSettings,
+  deferralDelaySeconds,
+  deferralsOf,
+  resendDeferred,
+  resolveDeferral,
+} from './deferral.ts';
+import { DeferralLimitExceededError, type DeferralReason, PressureError } from './errors.ts';
+import type { Logger, LogSink } from './log.ts';
+import { pressureMetricDocuments } from './pressure-metrics.ts';
+
+/**
+ * The consumer's pressure settings, resolved once at module load, and what one batch does with them: the checks
+ * before a record runs, and the deferral of the records held back. With nothing configured, a batch pays one
+ * property check per record and nothing else.
+ */
+
+/** Options of the consumer's `pressure`; each defaults to the environment the constructs set. */
+export interface PressureOptions {
+  /** How deferred records wait. @default {@link DEFAULT_DEFERRAL} */
+  readonly deferral?: DeferralOptions;
+  /** The clock, in epoch milliseconds (tests move it). @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** {@link PressureOptions} resolved. */
+export interface PressureConfig {
+  readonly deferral: DeferralSettings;
+  readonly clock: () => number;
+  /** Whether anything must be checked before a record runs. */
+  readonly gated: boolean;
+}
+
+/** Resolves {@link PressureOptions} against the environment; problems are pushed to `problems`. */
+export function resolvePressure(
+  options: PressureOptions | undefined,
+  _env: NodeJS.ProcessEnv,
+  problems: string[],
+): PressureConfig {
+  return {
+    deferral: resolveDeferral(options?.deferral, problems),
+    clock: options?.clock ?? Date.now,
+    gated: false,
+  };
+}
+
+/** What the deferral step needs of the consumer. */
+export interface DeferralContext {
+  readonly pressure: PressureConfig;
+  readonly clients: AwsClients;
+  readonly logger: Logger;
+  readonly logSink: LogSink | undefined;
+  readonly pipeline: string;
+  readonly stage: string;
+}
+
+/** A record held back by pressure, as the batch hands it to {@link deferRecords}. */
+export interface HeldRecord {
+  readonly record: SQSRecord;
+  readonly error: PressureError;
+  readonly jobId: string | undefined;
+}
+
+/** What became of a held record: sent again (report it done), or to be failed like any other record. */
+export type DeferralResult =
+  | { readonly kind: 'deferred' }
+  | { readonly kind: 'failed'; readonly error: Error; readonly permanent: boolean; readonly retryAfterSeconds: number };
+
+/**
+ * Defers the held records of a batch: each is sent again to `queueUrl` with its delay and deferral count (see
+ * `deferral.ts`); those that cannot be (FIFO, too many attributes, a failed send) come back as transient failures with
+ * that delay as their visibility, and those past `maxDeferrals` as permanent ones. Emits the batch's deferral metrics.
+ */
+export async function deferRecords(
+  context: DeferralContext,
+  queueUrl: string,
+  held: readonly HeldRecord[],
+): Promise<DeferralResult[]> {
+  const settings = context.pressure.deferral;
+  const results: DeferralResult[] = new Array(held.length);
+  const toSend: { index: number; deferral: Parameters<typeof resendDeferred>[2][number] }[] = [];
+  const byReason: Partial<Record<DeferralReason, number>> = {};
+  for (const [index, { record, error }] of held.entries()) {
+    const deferrals = deferralsOf(record) + 1;
+    const delaySeconds = deferralDelaySeconds(deferrals - 1, settings, error.retryAfterSeconds);
+    if (deferrals > settings.maxDeferrals) {
+      results[index] = {
+        kind: 'failed',
+        error: new DeferralLimitExceededError(deferrals - 1, settings.maxDeferrals, error.reason, { cause: error }),
+        permanent: true,
+        retryAfterSeconds: 0,
+      };
+      continue;
+    }
+    if (!canResend(record)) {
+      results[index] = { kind: 'failed', error, permanent: false, retryAfterSeconds: delaySeconds };
+      continue;
+    }
+    toSend.push({ index, deferral: { record, reason: error.reason, delaySeconds, deferrals } });
+  }
+  const failedSends = await resendDeferred(
+    context.clients,
+    queueUrl,
+    toSend.map((entry) => entry.deferral),
+  );
+  toSend.forEach(({ index, deferral }, position) => {
+    const error = (held[index] as HeldRecord).error;
+    if (failedSends.has(position)) {
+      context.logger.error('Could not send a deferred record again; it is released to be received again instead', {
+        messageId: deferral.record.messageId,
+        jobId: held[index]?.jobId,
+        reason: error.reason,
+      });
+      results[index] = { kind: 'failed', error, permanent: false, retryAfterSeconds: deferral.delaySeconds };
+      return;
+    }
+    results[index] = { kind: 'deferred' };
+    byReason[error.reason] = (byReason[error.reason] ?? 0) + 1;
+    context.logger.info('Deferred a record under pressure', {
+      messageId: deferral.record.messageId,
+      jobId: held[index]?.jobId,
+      reason: error.reason,
+      deferrals: deferral.deferrals,
+      delaySeconds: deferral.delaySeconds,
+      detail: error.message,
+    });
+  });
+  for (const [index, result] of results.entries()) {
+    if (result.kind === 'failed' && result.error instanceof PressureError) {
+      const reason = (held[index] as HeldRecord).error.reason;
+      byReason[reason] = (byReason[reason] ?? 0) + 1;
+    }
+  }
+  if (Object.keys(byReason).length > 0) {
+    const sink = context.logSink ?? ((line: string) => process.stdout.write(`${line}\n`));
+    for (const document of pressureMetricDocuments(
+      { deferred: byReason },
+      { pipeline: context.pipeline, stage: context.stage },
+    )) {
+      sink(document);
+    }
+  }
+  return results;
+}
+
+/** The environment's JSON value of `name`, parsed, or a problem naming the variable. */
+export function jsonFromEnv(env: NodeJS.ProcessEnv, name: string, problems: string[]): unknown {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    problems.push(
+      `${name} must be JSON, but ${JSON.stringify(value.slice(0, 60))} was provided (${(error as Error).message})`,
+    );
+    return undefined;
+  }
+}
+
+/** The names of the environment variables pressure reads, for messages. */
+export const PRESSURE_ENV = {
+  controlTableName: ENV.controlTableName,
+  downstreams: ENV.downstreams,
+  breaker: ENV.breaker,
+  tenant: ENV.tenant,
+  nextDepthLimit: ENV.nextDepthLimit,
+} as const;
