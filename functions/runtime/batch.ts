@@ -254,7 +254,6 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
   const processingTimesMs: number[] = [];
   let succeeded = 0;
   let skipped = 0;
-  let deferred = 0;
   await deferHeld(config, states);
   for (const state of states) {
     const outcome = state.outcome as Outcome;
@@ -268,7 +267,7 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
       continue;
     }
     if (outcome.kind === 'deferred') {
-      deferred++;
+      // Counted by reason in the pressure metrics; the original is done, its copy is on the queue.
       continue;
     }
     if (outcome.ms !== undefined) {
@@ -355,7 +354,10 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
 async function deferHeld(config: ConsumerConfig, states: RecordState[]): Promise<void> {
   let held: RecordState[] | undefined;
   for (const state of states) {
-    if (state.outcome?.kind === 'deferred') (held ??= []).push(state);
+    if (state.outcome?.kind === 'deferred') {
+      held ??= [];
+      held.push(state);
+    }
   }
   if (held === undefined) {
     return;
