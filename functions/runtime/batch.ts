@@ -18,7 +18,7 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
-import { deferRecords } from './pressure.ts';
+import { admit, deferRecords } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
@@ -147,6 +147,13 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
       (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
     );
     return { kind: 'failed', error: new SchemaValidationError(issues), permanent: true };
+  }
+  // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
+  if (config.pressure.gated) {
+    const held = await admit(config.pressure);
+    if (held) {
+      return { kind: 'deferred', error: held };
+    }
   }
   const ctx = new JobContext({
     job,

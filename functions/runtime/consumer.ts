@@ -119,7 +119,12 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
     problems.push(`schemaVersion must be an integer of at least 1, but ${schemaVersion} was provided`);
   }
-  const pressure = resolvePressure(options.pressure, env, problems);
+  const clients = lazyClients(options.clients);
+  const logSink = options.logSink;
+  const pipeline = options.pipeline ?? env[ENV.pipelineName] ?? stage;
+  const logger = createLogger({ pipeline, stage }, undefined, logSink);
+  const nextQueueUrl = options.nextQueueUrl ?? env[ENV.nextQueueUrl];
+  const pressure = resolvePressure(options.pressure, { env, pipeline, stage, nextQueueUrl, clients, logger }, problems);
   const idempotencyTable =
     options.idempotency === false ? undefined : (options.idempotency?.tableName ?? env[ENV.idempotencyTableName]);
   const jobTable = options.jobs === false ? undefined : (options.jobs?.tableName ?? env[ENV.jobTableName]);
@@ -131,17 +136,10 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
       `The consumer of stage '${stage}' is misconfigured:\n- ${problems.join('\n- ')}`,
     );
   }
-  const clients = lazyClients(options.clients);
-  const logSink = options.logSink;
-  const logger = createLogger(
-    { pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage, stage },
-    undefined,
-    logSink,
-  );
   const idempotencyOptions = options.idempotency || undefined;
   return {
     stage,
-    pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage,
+    pipeline,
     validator: compileSchema(options.schema),
     handler: options.handler as (job: unknown, ctx: JobContext) => Promise<void> | void,
     schemaVersion,
@@ -153,7 +151,7 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
     maxReceiveCount,
     queueUrl: options.queueUrl ?? env[ENV.queueUrl],
     deadLetterQueueUrl: options.deadLetterQueueUrl ?? env[ENV.deadLetterQueueUrl],
-    nextQueueUrl: options.nextQueueUrl ?? env[ENV.nextQueueUrl],
+    nextQueueUrl,
     clients,
     logger,
     logSink,

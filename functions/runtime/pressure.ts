@@ -12,6 +12,7 @@ import {
 } from './deferral.ts';
 import { DeferralLimitExceededError, type DeferralReason, PressureError } from './errors.ts';
 import type { Logger, LogSink } from './log.ts';
+import { NextStageDepth } from './next-stage-pressure.ts';
 import { pressureMetricDocuments } from './pressure-metrics.ts';
 
 /**
@@ -24,6 +25,11 @@ import { pressureMetricDocuments } from './pressure-metrics.ts';
 export interface PressureOptions {
   /** How deferred records wait. @default {@link DEFAULT_DEFERRAL} */
   readonly deferral?: DeferralOptions;
+  /**
+   * The next stage's hard depth limit: at or above it, records are deferred instead of run (needs a next queue);
+   * `false` turns the check off. @default - SLUICE_NEXT_DEPTH_LIMIT
+   */
+  readonly nextDepthLimit?: number | false;
   /** The clock, in epoch milliseconds (tests move it). @default Date.now */
   readonly clock?: () => number;
 }
@@ -34,19 +40,75 @@ export interface PressureConfig {
   readonly clock: () => number;
   /** Whether anything must be checked before a record runs. */
   readonly gated: boolean;
+  readonly nextStage: NextStageDepth | undefined;
+}
+
+/** What resolving pressure needs of the consumer. */
+export interface PressureEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly nextQueueUrl: string | undefined;
+  readonly clients: AwsClients;
+  readonly logger: Logger;
 }
 
 /** Resolves {@link PressureOptions} against the environment; problems are pushed to `problems`. */
 export function resolvePressure(
   options: PressureOptions | undefined,
-  _env: NodeJS.ProcessEnv,
+  context: PressureEnvironment,
   problems: string[],
 ): PressureConfig {
+  const clock = options?.clock ?? Date.now;
+  const nextStage = resolveNextStage(options, context, clock, problems);
   return {
     deferral: resolveDeferral(options?.deferral, problems),
-    clock: options?.clock ?? Date.now,
-    gated: false,
+    clock,
+    gated: nextStage !== undefined,
+    nextStage,
   };
+}
+
+function resolveNextStage(
+  options: PressureOptions | undefined,
+  context: PressureEnvironment,
+  clock: () => number,
+  problems: string[],
+): NextStageDepth | undefined {
+  if (options?.nextDepthLimit === false) {
+    return undefined;
+  }
+  const fromEnv = context.env[ENV.nextDepthLimit];
+  const limit = options?.nextDepthLimit ?? (fromEnv === undefined || fromEnv === '' ? undefined : Number(fromEnv));
+  if (limit === undefined) {
+    return undefined;
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    problems.push(`nextDepthLimit (${ENV.nextDepthLimit}) must be an integer of at least 1, but ${limit} was provided`);
+    return undefined;
+  }
+  if (!context.nextQueueUrl) {
+    problems.push(`nextDepthLimit needs the next stage's queue: pass nextQueueUrl or set ${ENV.nextQueueUrl}`);
+    return undefined;
+  }
+  return new NextStageDepth(context.clients, context.nextQueueUrl, limit, clock, context.logger);
+}
+
+/**
+ * The checks before a record runs: `undefined` lets it run, a {@link PressureError} defers it. Only called when
+ * {@link PressureConfig.gated}.
+ */
+export async function admit(config: PressureConfig): Promise<PressureError | undefined> {
+  if (config.nextStage) {
+    const depth = await config.nextStage.overLimit();
+    if (depth !== undefined) {
+      return new PressureError(
+        'next-stage',
+        `The next stage's queue holds ${depth} messages, at or above its depth limit of ${config.nextStage.limit}; the record waits in this stage.`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** What the deferral step needs of the consumer. */
