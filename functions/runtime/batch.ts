@@ -18,7 +18,7 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
-import { admit, deferRecords } from './pressure.ts';
+import { admit, deferRecords, endBatch } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
@@ -54,7 +54,11 @@ export async function runBatch(
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
-  return settle(config, states);
+  const response = await settle(config, states);
+  if (config.pressure.active) {
+    endBatch(config);
+  }
+  return response;
 }
 
 async function runEach(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
@@ -163,6 +167,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     messageGroupId: state.record.attributes.MessageGroupId,
     logger: config.logger,
     lambdaContext: context,
+    pressure: config.pressure,
   });
 
   let owner: string | undefined;

@@ -14,6 +14,7 @@ import { DeferralLimitExceededError, type DeferralReason, PressureError } from '
 import type { Logger, LogSink } from './log.ts';
 import { NextStageDepth } from './next-stage-pressure.ts';
 import { pressureMetricDocuments } from './pressure-metrics.ts';
+import { type LimiterOptions, RateLimiter, resolveLimiterSettings } from './rate-limiter.ts';
 
 /**
  * The consumer's pressure settings, resolved once at module load, and what one batch does with them: the checks
@@ -30,6 +31,15 @@ export interface PressureOptions {
    * `false` turns the check off. @default - SLUICE_NEXT_DEPTH_LIMIT
    */
   readonly nextDepthLimit?: number | false;
+  /** The pipeline's control table (limiters, breaker, tenant leases). @default - SLUICE_CONTROL_TABLE */
+  readonly controlTableName?: string;
+  /**
+   * Shared rate limiters, reachable as `ctx.limiter(name)`. @default - SLUICE_DOWNSTREAMS
+   * @example { embeddings: { ratePerMinute: 3000, burst: 100 } }
+   */
+  readonly downstream?: Readonly<Record<string, LimiterOptions>>;
+  /** Longest `ctx.limiter(name).take()` waits for tokens before deferring the record. @default 1000 */
+  readonly limiterMaxWaitMs?: number;
   /** The clock, in epoch milliseconds (tests move it). @default Date.now */
   readonly clock?: () => number;
 }
@@ -41,6 +51,9 @@ export interface PressureConfig {
   /** Whether anything must be checked before a record runs. */
   readonly gated: boolean;
   readonly nextStage: NextStageDepth | undefined;
+  readonly limiters: ReadonlyMap<string, RateLimiter> | undefined;
+  /** Whether a batch has pressure work to finish (metrics, breaker outcomes). */
+  readonly active: boolean;
 }
 
 /** What resolving pressure needs of the consumer. */
@@ -61,12 +74,71 @@ export function resolvePressure(
 ): PressureConfig {
   const clock = options?.clock ?? Date.now;
   const nextStage = resolveNextStage(options, context, clock, problems);
+  const controlTableName = options?.controlTableName ?? (context.env[ENV.controlTableName] || undefined);
+  const limiters = resolveLimiters(options, context, controlTableName, clock, problems);
   return {
     deferral: resolveDeferral(options?.deferral, problems),
     clock,
     gated: nextStage !== undefined,
     nextStage,
+    limiters,
+    active: limiters !== undefined,
   };
+}
+
+function resolveLimiters(
+  options: PressureOptions | undefined,
+  context: PressureEnvironment,
+  tableName: string | undefined,
+  clock: () => number,
+  problems: string[],
+): Map<string, RateLimiter> | undefined {
+  const declared =
+    options?.downstream ??
+    (jsonFromEnv(context.env, ENV.downstreams, problems) as Record<string, LimiterOptions> | undefined);
+  if (declared === undefined || Object.keys(declared).length === 0) {
+    return undefined;
+  }
+  const maxWaitMs = options?.limiterMaxWaitMs ?? 1_000;
+  if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 900_000) {
+    problems.push(`limiterMaxWaitMs must be between 0 and 900000, but ${maxWaitMs} was provided`);
+  }
+  if (!tableName) {
+    problems.push(
+      `downstream rate limiters need the control table: pass controlTableName or set ${ENV.controlTableName}`,
+    );
+    return undefined;
+  }
+  const limiters = new Map<string, RateLimiter>();
+  for (const [name, declaration] of Object.entries(declared)) {
+    const settings = resolveLimiterSettings(name, declaration, problems);
+    limiters.set(
+      name,
+      new RateLimiter({
+        clients: context.clients,
+        tableName,
+        pipeline: context.pipeline,
+        name,
+        settings,
+        maxWaitMs,
+        clock,
+      }),
+    );
+  }
+  return limiters;
+}
+
+/** Finishes a batch's pressure work: emits the LimiterWait metric. Only called when {@link PressureConfig.active}. */
+export function endBatch(context: DeferralContext): void {
+  let limiterWaits = 0;
+  for (const limiter of context.pressure.limiters?.values() ?? []) {
+    limiterWaits += limiter.drainWaits();
+  }
+  const documents = pressureMetricDocuments({ limiterWaits }, { pipeline: context.pipeline, stage: context.stage });
+  if (documents.length > 0) {
+    const sink = context.logSink ?? ((line: string) => process.stdout.write(`${line}\n`));
+    for (const document of documents) sink(document);
+  }
 }
 
 function resolveNextStage(
