@@ -18,6 +18,7 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
+import { BatchScope } from './micro-batcher.ts';
 import { admit, deferRecords, endBatch, recordBreakerOutcome } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
@@ -38,6 +39,8 @@ type Outcome =
 interface RecordState {
   readonly record: SQSRecord;
   readonly receiveCount: number;
+  /** The batch's micro-batchers, when the consumer has any. */
+  readonly scope: BatchScope | undefined;
   job?: JobEnvelope;
   outcome?: Outcome;
 }
@@ -48,9 +51,11 @@ export async function runBatch(
   records: readonly SQSRecord[],
   context: Context,
 ): Promise<SQSBatchResponse> {
+  const scope = config.batchers ? new BatchScope(config.batchers) : undefined;
   const states: RecordState[] = records.map((record) => ({
     record,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+    scope,
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
@@ -168,6 +173,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     logger: config.logger,
     lambdaContext: context,
     pressure: config.pressure,
+    scope: state.scope,
   });
 
   let owner: string | undefined;
@@ -194,14 +200,17 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     });
   }
   const started = performance.now();
+  state.scope?.recordStarted();
   try {
     const pending = config.handler(parsed.data, ctx);
     // A synchronous handler costs no extra microtask.
     if (pending !== undefined) await pending;
+    if (state.scope) ctx.endRun();
     if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
+    if (state.scope) ctx.endRun();
     if (owner !== undefined && key !== undefined && config.idempotency) {
       await idempotency.release(config.idempotency.store, key, owner);
     }
