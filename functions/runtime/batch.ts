@@ -19,8 +19,9 @@ import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
 import { BatchScope } from './micro-batcher.ts';
-import { admit, deferRecords, endBatch, recordBreakerOutcome } from './pressure.ts';
+import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
+import type { TenantLease } from './tenant-bulkhead.ts';
 
 /** What became of one record. */
 type Outcome =
@@ -41,6 +42,8 @@ interface RecordState {
   readonly receiveCount: number;
   /** The batch's micro-batchers, when the consumer has any. */
   readonly scope: BatchScope | undefined;
+  /** The tenant slot the record holds while it runs (tenant bulkhead). */
+  lease?: TenantLease;
   job?: JobEnvelope;
   outcome?: Outcome;
 }
@@ -72,6 +75,7 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
     while (next < states.length) {
       const state = states[next++] as RecordState;
       state.outcome = await runRecord(config, state, context);
+      if (state.lease) await releaseAdmission(config.pressure, state.lease);
     }
   };
   const workers = Math.min(config.recordConcurrency, states.length);
@@ -111,6 +115,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
           continue;
         }
         state.outcome = await runRecord(config, state, context);
+        if (state.lease) await releaseAdmission(config.pressure, state.lease);
         blocked = state.outcome.kind === 'failed';
       }
     }
@@ -159,10 +164,11 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   }
   // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
   if (config.pressure.gated) {
-    const held = await admit(config.pressure);
-    if (held) {
-      return { kind: 'deferred', error: held };
+    const admission = await admit(config.pressure, parsed.data, remaining);
+    if (admission instanceof PressureError) {
+      return { kind: 'deferred', error: admission };
     }
+    state.lease = admission;
   }
   const ctx = new JobContext({
     job,
