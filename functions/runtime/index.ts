@@ -60,3 +60,4 @@ export {
   type TakeResult,
   takeTokens,
 } from './rate-limiter.ts';
+export { type TenantLease, type TenantSettings, tenantKey } from './tenant-bulkhead.ts';
