@@ -116,7 +116,8 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         state.outcome = await runRecord(config, state, context);
         if (state.lease) await releaseAdmission(config.pressure, state.lease);
-        blocked = state.outcome.kind === 'failed';
+        // A deferred FIFO record is retried in place (no per-message delay on FIFO), so it blocks its group too.
+        blocked = state.outcome.kind === 'failed' || state.outcome.kind === 'deferred';
       }
     }
   };

@@ -99,8 +99,7 @@ export function microBatcher<Item, Result>(
   return new Gatherer(name, options);
 }
 
-const encoder = new TextEncoder();
-const jsonBytes = (item: unknown) => encoder.encode(JSON.stringify(item) ?? '').length;
+const jsonBytes = (item: unknown) => Buffer.byteLength(JSON.stringify(item) ?? '');
 
 /** The micro-batcher; {@link Gatherer.onAdd} lets the consumer flush as soon as no record can add more. */
 export class Gatherer<Item, Result> implements MicroBatcher<Item, Result> {

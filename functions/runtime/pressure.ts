@@ -445,12 +445,3 @@ export function jsonFromEnv(env: NodeJS.ProcessEnv, name: string, problems: stri
     return undefined;
   }
 }
-
-/** The names of the environment variables pressure reads, for messages. */
-export const PRESSURE_ENV = {
-  controlTableName: ENV.controlTableName,
-  downstreams: ENV.downstreams,
-  breaker: ENV.breaker,
-  tenant: ENV.tenant,
-  nextDepthLimit: ENV.nextDepthLimit,
-} as const;

@@ -148,8 +148,10 @@ describe('deferral: pressure never spends the retry budget', () => {
     );
   });
 
-  it('on FIFO falls back to a visibility change (documented: FIFO has no per-message delay)', async () => {
+  it('on FIFO falls back to a visibility change and keeps the group in order (FIFO has no per-message delay)', async () => {
+    // GIVEN two records of one message group, the first held back by pressure
     const queue = await createQueuePair(sqs, { fifo: true });
+    const seen: string[] = [];
     const run = consumer({
       schema: Embed,
       stage: 'embed',
@@ -157,15 +159,18 @@ describe('deferral: pressure never spends the retry budget', () => {
       clients: { sqs },
       pressure: { deferral: { baseSeconds: 0, maxSeconds: 0 } },
       logSink: () => undefined,
-      handler: () => {
-        throw new DeferError('next-stage', 'next stage full');
+      handler: (data) => {
+        seen.push(data.text);
+        if (data.text === 'first') throw new DeferError('next-stage', 'next stage full');
       },
     });
-    await sendBodies(sqs, queue.queueUrl, [job({ text: 'a' })], ['g']);
-    const event = await receiveEvent(sqs, queue, 1);
-    expect((await run(event, fakeContext())).batchItemFailures).toEqual([
-      { itemIdentifier: event.Records[0]?.messageId },
-    ]);
+    await sendBodies(sqs, queue.queueUrl, [job({ text: 'first' }), job({ text: 'second' })], ['g', 'g']);
+    const event = await receiveEvent(sqs, queue, 2);
+    // WHEN the batch runs
+    const result = await run(event, fakeContext());
+    // THEN both are returned to the queue, and the second did not run before the first
+    expect(result.batchItemFailures).toEqual(event.Records.map((record) => ({ itemIdentifier: record.messageId })));
+    expect(seen).toEqual(['first']);
   });
 
   it('fails if deferral settings are out of range', () => {
