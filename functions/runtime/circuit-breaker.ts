@@ -54,7 +54,7 @@ export interface BreakerState {
   readonly windowStartMs: number;
   readonly calls: number;
   readonly failures: number;
-  /** When it last opened, epoch ms (open, half-open). */
+  /** When it last opened (open), or when its current round of probes began (half-open); epoch ms. */
   readonly openedAtMs: number;
   /** Probes let through since half-open began. */
   readonly probes: number;
@@ -105,9 +105,18 @@ export function breakerTransition(
     if (state.status === 'closed') return unchanged(true);
     if (state.status === 'open') {
       if (nowMs < state.openedAtMs + settings.openSeconds * 1000) return unchanged(false);
-      return { state: { ...state, status: 'half-open', probes: 1, probeSuccesses: 0 }, admitted: true, changed: true };
+      return {
+        state: { ...state, status: 'half-open', openedAtMs: nowMs, probes: 1, probeSuccesses: 0 },
+        admitted: true,
+        changed: true,
+      };
     }
-    if (state.probes >= settings.halfOpenProbes) return unchanged(false);
+    if (state.probes >= settings.halfOpenProbes) {
+      // Probes that never reported (their container died, or they failed on bad data, which says nothing about the
+      // downstream) would hold the breaker half-open forever: after another openSeconds a new round of probes starts.
+      if (nowMs < state.openedAtMs + settings.openSeconds * 1000) return unchanged(false);
+      return { state: { ...state, openedAtMs: nowMs, probes: 1 }, admitted: true, changed: true };
+    }
     return { state: { ...state, probes: state.probes + 1 }, admitted: true, changed: true };
   }
   if (event.successes === 0 && event.failures === 0) return unchanged(false);

@@ -59,6 +59,13 @@ describe('breakerTransition (pure)', () => {
     expect(two.state).toMatchObject({ status: 'closed', calls: 0, failures: 0, windowStartMs: 10_600 });
   });
 
+  it('starts a new round of probes when the last round never reported, after openSeconds', () => {
+    const exhausted = { ...closedBreaker(0), status: 'half-open' as const, openedAtMs: 10_000, probes: 2 };
+    expect(breakerTransition(exhausted, { type: 'admit' }, settings, 19_999).admitted).toBe(false);
+    const round = breakerTransition(exhausted, { type: 'admit' }, settings, 20_000);
+    expect(round).toMatchObject({ admitted: true, state: { status: 'half-open', probes: 1, openedAtMs: 20_000 } });
+  });
+
   it('opens again when a half-open probe fails', () => {
     const halfOpen = { ...closedBreaker(0), status: 'half-open' as const, openedAtMs: 0, probes: 1 };
     const step = breakerTransition(halfOpen, { type: 'outcomes', successes: 0, failures: 1 }, settings, 12_000);
