@@ -142,6 +142,18 @@ export function breakerTransition(
   return { state: { ...base, calls, failures }, admitted: false, changed: true };
 }
 
+/**
+ * Whether the breaker holds the stage back entirely (open, its open period still running): what the valve and the
+ * local poller pause the stage's event source for. Half-open does not block: probes must be able to arrive.
+ *
+ * @example
+ * const state = await readBreaker(dynamo, table, pipeline, stage);
+ * const enabled = !breakerBlocks(state, settings, Date.now());
+ */
+export function breakerBlocks(state: BreakerState, settings: BreakerSettings, nowMs: number): boolean {
+  return state.status === 'open' && nowMs < state.openedAtMs + settings.openSeconds * 1000;
+}
+
 /** Seconds until an open breaker allows probes (at least 1), for a deferral's delay. */
 export function breakerRetryAfterSeconds(state: BreakerState, settings: BreakerSettings, nowMs: number): number {
   return Math.max(1, Math.ceil((state.openedAtMs + settings.openSeconds * 1000 - nowMs) / 1000));

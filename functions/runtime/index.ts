@@ -12,6 +12,7 @@ export {
   type BreakerState,
   type BreakerStatus,
   type BreakerStep,
+  breakerBlocks,
   breakerKey,
   breakerRetryAfterSeconds,
   breakerTransition,

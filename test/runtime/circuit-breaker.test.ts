@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
   type BreakerSettings,
+  breakerBlocks,
   breakerTransition,
   closedBreaker,
   readBreaker,
@@ -70,6 +71,14 @@ describe('breakerTransition (pure)', () => {
     const halfOpen = { ...closedBreaker(0), status: 'half-open' as const, openedAtMs: 0, probes: 1 };
     const step = breakerTransition(halfOpen, { type: 'outcomes', successes: 0, failures: 1 }, settings, 12_000);
     expect(step.state).toMatchObject({ status: 'open', openedAtMs: 12_000 });
+  });
+
+  it('blocks polling only while open and inside its open period', () => {
+    const open = { ...closedBreaker(0), status: 'open' as const, openedAtMs: 0 };
+    expect(breakerBlocks(open, settings, 9_999)).toBe(true);
+    expect(breakerBlocks(open, settings, 10_000)).toBe(false);
+    expect(breakerBlocks({ ...open, status: 'half-open' }, settings, 1)).toBe(false);
+    expect(breakerBlocks(closedBreaker(0), settings, 1)).toBe(false);
   });
 
   it('ignores late outcomes while open', () => {
