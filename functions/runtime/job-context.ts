@@ -31,11 +31,8 @@ export class JobContext {
   readonly lambdaContext: Context;
   private readonly pressure: PressureConfig;
   private readonly scope: BatchScope | undefined;
-  /** Items this record is waiting for in micro-batchers. */
-  private pendingItems = 0;
-  private runEnded = false;
-  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
-  breakerRecorded = false;
+  /** What the pressure features track per record; made on first use, so a plain record pays one field. */
+  private progress: { pendingItems: number; runEnded: boolean; breakerRecorded: boolean } | undefined;
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
   forwarded: OutgoingMessage[] | undefined;
 
@@ -83,20 +80,32 @@ export class JobContext {
     return { add: (item: Item) => this.addTo(gatherer, item) as Promise<Result> };
   }
 
+  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
+  get breakerRecorded(): boolean {
+    return this.progress?.breakerRecorded === true;
+  }
+
+  private tracked(): { pendingItems: number; runEnded: boolean; breakerRecorded: boolean } {
+    this.progress ??= { pendingItems: 0, runEnded: false, breakerRecorded: false };
+    return this.progress;
+  }
+
   /** Tells the batch's micro-batchers this record's handler is done (once; the runtime calls it). */
   endRun(): void {
-    if (this.scope === undefined || this.runEnded) return;
-    this.runEnded = true;
+    const progress = this.tracked();
+    if (this.scope === undefined || progress.runEnded) return;
+    progress.runEnded = true;
     this.scope.recordEnded();
   }
 
   private async addTo(gatherer: Gatherer<unknown, unknown>, item: unknown): Promise<unknown> {
     const scope = this.scope as BatchScope;
-    if (this.pendingItems++ === 0) scope.recordBlocked();
+    const progress = this.tracked();
+    if (progress.pendingItems++ === 0) scope.recordBlocked();
     try {
       return await gatherer.add(item);
     } finally {
-      if (--this.pendingItems === 0) scope.recordUnblocked();
+      if (--progress.pendingItems === 0) scope.recordUnblocked();
     }
   }
 
@@ -111,7 +120,7 @@ export class JobContext {
   get breaker(): { record(ok: boolean): void } {
     return {
       record: (ok: boolean) => {
-        this.breakerRecorded = true;
+        this.tracked().breakerRecorded = true;
         this.pressure.breaker?.record(ok);
       },
     };
