@@ -227,8 +227,8 @@ export class CircuitBreaker {
   private pendingRead: Promise<BreakerState> | undefined;
   private successes = 0;
   private failures = 0;
-  /** Whether a record was held back since the last {@link CircuitBreaker.flush} (the BreakerOpen metric). */
-  private held = false;
+  /** Records held back since the last {@link CircuitBreaker.flush} (the BreakerOpen metric). */
+  private held = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.options = options;
@@ -246,12 +246,12 @@ export class CircuitBreaker {
     const state = await this.view(now);
     if (state.status === 'closed') return undefined;
     if (state.status === 'open' && now < state.openedAtMs + this.settings.openSeconds * 1000) {
-      this.held = true;
+      this.held++;
       return breakerRetryAfterSeconds(state, this.settings, now);
     }
     const step = await this.apply({ type: 'admit' }, now);
     if (step.admitted) return undefined;
-    this.held = true;
+    this.held++;
     return step.state.status === 'open'
       ? breakerRetryAfterSeconds(step.state, this.settings, now)
       : Math.max(1, Math.min(5, this.settings.openSeconds));
@@ -263,10 +263,10 @@ export class CircuitBreaker {
     else this.failures++;
   }
 
-  /** Writes the outcomes counted since the last flush; returns whether a record was held back meanwhile. */
-  async flush(): Promise<boolean> {
+  /** Writes the outcomes counted since the last flush; returns how many records were held back meanwhile. */
+  async flush(): Promise<number> {
     const held = this.held;
-    this.held = false;
+    this.held = 0;
     const successes = this.successes;
     const failures = this.failures;
     this.successes = 0;

@@ -213,9 +213,9 @@ export async function endBatch(context: DeferralContext): Promise<void> {
     limiterWaits += limiter.drainWaits();
   }
   const breaker = context.pressure.breaker;
-  const breakerOpen = breaker === undefined ? undefined : (await breaker.flush()) ? 1 : 0;
+  const breakerOpen = breaker === undefined ? 0 : await breaker.flush();
   const documents = pressureMetricDocuments(
-    { limiterWaits, ...(breakerOpen === undefined ? {} : { breakerOpen }) },
+    { limiterWaits, breakerOpen },
     { pipeline: context.pipeline, stage: context.stage },
   );
   if (documents.length > 0) {

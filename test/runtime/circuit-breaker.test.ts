@@ -153,7 +153,7 @@ describe('circuit breaker shared by two containers', () => {
       'breaker-open',
     ]);
     // AND container B's metrics say the breaker held records back
-    expect(lines.b.some((line) => line.includes('"BreakerOpen":1'))).toBe(true);
+    expect(lines.b.some((line) => line.includes('"BreakerOpen":2'))).toBe(true);
     expect(lines.b.some((line) => line.includes('"Reason":"breaker-open"') && line.includes('"Deferred":2'))).toBe(
       true,
     );
