@@ -2,7 +2,8 @@ import type * as z from 'zod';
 import { consumerRuleProblems } from './consumer-rules.ts';
 import { PipelineDefinitionError } from './errors.ts';
 import { DEFAULTS } from './limits.ts';
-import { type PipelineInput, PipelineSchema } from './pipeline-schema.ts';
+import type { PipelineInput } from './pipeline-input.ts';
+import { PipelineSchema } from './pipeline-schema.ts';
 import { ingressRawProblems, type ResolvedIngress, resolveIngress } from './resolve-ingress.ts';
 import { type ResolvedStage, resolveStage, type SpecWarning } from './resolve-stage.ts';
 

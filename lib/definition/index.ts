@@ -32,7 +32,6 @@ export { PipelineDefinitionError, SpecError } from './errors.ts';
 export {
   BackpressureSettingsSchema,
   IngressClientSchema,
-  type IngressInput,
   IngressSettingsSchema,
   OverflowSettingsSchema,
   PrioritySettingsSchema,
@@ -52,12 +51,23 @@ export {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './limits.ts';
 export { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS, type RuntimeMetricName } from './metrics.ts';
-export {
-  type PipelineInput,
-  PipelineSchema,
-  type StageInput,
-  StageSchema,
-} from './pipeline-schema.ts';
+export type {
+  BackpressureSettingsInput,
+  ConsumerSettingsInput,
+  FlowSettingsInput,
+  IdempotencySettingsInput,
+  IngressClientInput,
+  IngressInput,
+  JobStatusSettingsInput,
+  OverflowSettingsInput,
+  PipelineInput,
+  PrioritySettingsInput,
+  QueueSettingsInput,
+  QuotaSettingsInput,
+  StageInput,
+  ThrottleSettingsInput,
+} from './pipeline-input.ts';
+export { PipelineSchema, StageSchema } from './pipeline-schema.ts';
 export {
   type AdmissionSettings,
   type AuthorizerSettings,
