@@ -21,7 +21,7 @@ import { type BatchEnvironment, JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
 import { BatchScope } from './micro-batcher.ts';
-import { DataIssues, parseData } from './parse-data.ts';
+import { DataIssues } from './parse-data.ts';
 import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 import type { TenantLease } from './tenant-bulkhead.ts';
@@ -258,7 +258,7 @@ function runRecord(config: ConsumerConfig, state: RecordState, context: Context)
   }
   let parsed: unknown;
   try {
-    parsed = parseData(config.validator, data);
+    parsed = config.parseData(data);
   } catch (error) {
     // A refinement of the user's schema threw.
     return failure(config, error);
