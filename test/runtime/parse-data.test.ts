@@ -55,7 +55,7 @@ describe('dataParser', () => {
   it('falls back to the schema’s own Standard Schema validate for a schema of another zod minor', () => {
     // GIVEN a schema whose internals report another minor version (as one built by another zod 4.x would)
     const other = z.strictObject({ orderId: z.string().min(1), items: z.array(z.int().min(1)) });
-    other._zod.version = { ...other._zod.version, minor: other._zod.version.minor + 1 };
+    (other._zod as { version: object }).version = { ...other._zod.version, minor: other._zod.version.minor + 1 };
     const validate = vi.spyOn(other['~standard'], 'validate');
     const parse = dataParser(other);
     // WHEN
