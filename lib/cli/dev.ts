@@ -26,6 +26,7 @@ export async function dev(args: string[]): Promise<void> {
     showHandlerOutput: values.verbose,
     dashboard: true,
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
+    ...(definition.resources ? { resources: definition.resources } : {}),
   });
   const { engines, provisioned } = local;
   const lines = [

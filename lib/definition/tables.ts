@@ -18,6 +18,13 @@ export const JOB_TABLE: TableShape = { partitionKey: 'jobId', ttlAttribute: 'exp
 export const IDEMPOTENCY_TABLE: TableShape = { partitionKey: 'id', ttlAttribute: 'expiresAt' };
 
 /**
+ * The control table: one per pipeline, holding the shared state of the pressure mechanisms, one item per key
+ * (`limiter#<pipeline>#<stage>#<downstream>`, `breaker#<pipeline>#<stage>`, `tenant#…`). Items that are leases carry
+ * `expiresAt`, so a crashed container's slot is freed by TTL.
+ */
+export const CONTROL_TABLE: TableShape = { partitionKey: 'pk', ttlAttribute: 'expiresAt' };
+
+/**
  * A job's states. `accepted` (written by the ingress in function mode) → `processing` ⇄ `failed` (an attempt failed
  * and will be retried) → `completed` or `dead-lettered`. A final state is never left: a late duplicate delivery
  * cannot turn `completed` back into `processing`.
