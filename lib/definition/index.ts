@@ -77,6 +77,8 @@ export {
   type AuthorizerSettings,
   admissionSettingsOf,
   authorizerSettingsOf,
+  type DownstreamAdmission,
+  downstreamAdmissionOf,
   type ResolvedBackpressure,
   type ResolvedIngress,
   type ResolvedIngressClient,

@@ -56,6 +56,8 @@ export const PRESSURE_ENV = {
   tenant: 'SLUICE_TENANT',
   /** The next stage's hard depth limit (integer). */
   nextDepthLimit: 'SLUICE_NEXT_DEPTH_LIMIT',
+  /** The authorizer: URLs of the stages after the ingress stage, in the order of its settings' `downstream` (JSON). */
+  downstreamQueueUrls: 'SLUICE_DOWNSTREAM_QUEUE_URLS',
 } as const;
 
 type ParsedDownstream = z.output<typeof DownstreamSettingsSchema>;

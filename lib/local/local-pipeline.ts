@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { $ZodType } from 'zod/v4/core';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
-import { ENV, type Pipeline, pressureEnvironmentOf } from '../definition/index.ts';
+import { downstreamAdmissionOf, ENV, type Pipeline, pressureEnvironmentOf } from '../definition/index.ts';
 import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
 import { type DashboardServer, startDashboardServer } from './dashboard/server.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
@@ -206,6 +206,10 @@ export async function startLocalPipeline(
       sqs,
       dynamo,
       stage: first,
+      downstream: downstreamAdmissionOf(pipeline.stages, first.stage.name).map((admission) => ({
+        admission,
+        queueUrl: (provisioned.stages.get(admission.stage) as { queueUrl: string }).queueUrl,
+      })),
       ...(pipeline.ingress ? { ingress: pipeline.ingress } : {}),
       ...(lowLane ? { lowLaneQueueUrl: lowLane.queueUrl } : {}),
       ...(overflowQueueUrl ? { overflowQueueUrl } : {}),
