@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { ENV } from './environment.ts';
 import type { BreakerSettingsSchema, DownstreamSettingsSchema, TenantSettingsSchema } from './pipeline-schema.ts';
 
 /**
@@ -43,19 +44,14 @@ export const DEFAULT_BURST_SECONDS = 10;
 
 /**
  * Environment variable names of the pressure mechanisms (the contract between the constructs, the local runtime and
- * `functions/runtime`).
+ * `functions/runtime`): the names in {@link ENV}, plus the authorizer's list of downstream queues.
  */
 export const PRESSURE_ENV = {
-  /** Name of the pipeline's control table. */
-  controlTable: 'SLUICE_CONTROL_TABLE',
-  /** `{ "<name>": { "ratePerMinute": n, "burst": n } }` (JSON). */
-  downstreams: 'SLUICE_DOWNSTREAMS',
-  /** The resolved breaker settings (JSON, all five fields). */
-  breaker: 'SLUICE_BREAKER',
-  /** `{ "key": "tenantId", "maxInFlight": n }` (JSON). */
-  tenant: 'SLUICE_TENANT',
-  /** The next stage's hard depth limit (integer). */
-  nextDepthLimit: 'SLUICE_NEXT_DEPTH_LIMIT',
+  controlTable: ENV.controlTableName,
+  downstreams: ENV.downstreams,
+  breaker: ENV.breaker,
+  tenant: ENV.tenant,
+  nextDepthLimit: ENV.nextDepthLimit,
   /** The authorizer: URLs of the stages after the ingress stage, in the order of its settings' `downstream` (JSON). */
   downstreamQueueUrls: 'SLUICE_DOWNSTREAM_QUEUE_URLS',
 } as const;

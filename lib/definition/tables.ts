@@ -18,9 +18,9 @@ export const JOB_TABLE: TableShape = { partitionKey: 'jobId', ttlAttribute: 'exp
 export const IDEMPOTENCY_TABLE: TableShape = { partitionKey: 'id', ttlAttribute: 'expiresAt' };
 
 /**
- * The control table: one per pipeline, holding the shared state of the pressure mechanisms, one item per key
- * (`limiter#<pipeline>#<stage>#<downstream>`, `breaker#<pipeline>#<stage>`, `tenant#…`). Items that are leases carry
- * `expiresAt`, so a crashed container's slot is freed by TTL.
+ * The control table: one per pipeline, shared by every container of its stages. Items are keyed by kind, pipeline and
+ * name: `limiter#<pipeline>#<name>` (token bucket), `breaker#<pipeline>#<stage>` (circuit breaker),
+ * `tenant#<pipeline>#<stage>#<tenant>` (in-flight leases). Idle items expire by TTL.
  */
 export const CONTROL_TABLE: TableShape = { partitionKey: 'pk', ttlAttribute: 'expiresAt' };
 
