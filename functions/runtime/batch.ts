@@ -18,7 +18,7 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
-import { admit, deferRecords, endBatch } from './pressure.ts';
+import { admit, deferRecords, endBatch, recordBreakerOutcome } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
@@ -56,7 +56,7 @@ export async function runBatch(
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
   const response = await settle(config, states);
   if (config.pressure.active) {
-    endBatch(config);
+    await endBatch(config);
   }
   return response;
 }
@@ -205,9 +205,11 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     if (owner !== undefined && key !== undefined && config.idempotency) {
       await idempotency.release(config.idempotency.store, key, owner);
     }
+    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return { ...failure(config, error), ms: elapsedMs(started) };
   }
   const ms = elapsedMs(started);
+  if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
   if (owner !== undefined && key !== undefined && config.idempotency) {
     const stillOwner = await idempotency.complete(config.idempotency.store, key, owner);
     if (!stillOwner) {

@@ -29,6 +29,8 @@ export class JobContext {
   private ownLogger: Logger | undefined;
   readonly lambdaContext: Context;
   private readonly pressure: PressureConfig;
+  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
+  breakerRecorded = false;
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
   forwarded: OutgoingMessage[] | undefined;
 
@@ -52,6 +54,23 @@ export class JobContext {
     this.parentLogger = args.logger;
     this.lambdaContext = args.lambdaContext;
     this.pressure = args.pressure;
+  }
+
+  /**
+   * The stage's circuit breaker, for handlers that know better than the default (every success and transient failure
+   * counts): record each downstream call's outcome yourself. A no-op when the stage has no breaker.
+   *
+   * @example
+   * const response = await fetch(url);
+   * ctx.breaker.record(response.status < 500);
+   */
+  get breaker(): { record(ok: boolean): void } {
+    return {
+      record: (ok: boolean) => {
+        this.breakerRecorded = true;
+        this.pressure.breaker?.record(ok);
+      },
+    };
   }
 
   /**

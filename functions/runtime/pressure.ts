@@ -1,6 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { ENV } from '../../lib/definition/environment.ts';
 import type { AwsClients } from './aws-clients.ts';
+import { type BreakerSettings, CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.ts';
 import {
   canResend,
   type DeferralOptions,
@@ -10,7 +11,7 @@ import {
   resendDeferred,
   resolveDeferral,
 } from './deferral.ts';
-import { DeferralLimitExceededError, type DeferralReason, PressureError } from './errors.ts';
+import { DeferralLimitExceededError, type DeferralReason, PermanentError, PressureError } from './errors.ts';
 import type { Logger, LogSink } from './log.ts';
 import { NextStageDepth } from './next-stage-pressure.ts';
 import { pressureMetricDocuments } from './pressure-metrics.ts';
@@ -40,6 +41,11 @@ export interface PressureOptions {
   readonly downstream?: Readonly<Record<string, LimiterOptions>>;
   /** Longest `ctx.limiter(name).take()` waits for tokens before deferring the record. @default 1000 */
   readonly limiterMaxWaitMs?: number;
+  /**
+   * The stage's circuit breaker, shared across containers in the control table; `false` turns it off. Missing fields
+   * take {@link DEFAULT_BREAKER}'s values. @default - SLUICE_BREAKER
+   */
+  readonly breaker?: false | Partial<BreakerSettings>;
   /** The clock, in epoch milliseconds (tests move it). @default Date.now */
   readonly clock?: () => number;
 }
@@ -52,6 +58,7 @@ export interface PressureConfig {
   readonly gated: boolean;
   readonly nextStage: NextStageDepth | undefined;
   readonly limiters: ReadonlyMap<string, RateLimiter> | undefined;
+  readonly breaker: CircuitBreaker | undefined;
   /** Whether a batch has pressure work to finish (metrics, breaker outcomes). */
   readonly active: boolean;
 }
@@ -76,14 +83,56 @@ export function resolvePressure(
   const nextStage = resolveNextStage(options, context, clock, problems);
   const controlTableName = options?.controlTableName ?? (context.env[ENV.controlTableName] || undefined);
   const limiters = resolveLimiters(options, context, controlTableName, clock, problems);
+  const breaker = resolveBreaker(options, context, controlTableName, clock, problems);
   return {
     deferral: resolveDeferral(options?.deferral, problems),
     clock,
-    gated: nextStage !== undefined,
+    gated: nextStage !== undefined || breaker !== undefined,
     nextStage,
     limiters,
-    active: limiters !== undefined,
+    breaker,
+    active: limiters !== undefined || breaker !== undefined,
   };
+}
+
+function resolveBreaker(
+  options: PressureOptions | undefined,
+  context: PressureEnvironment,
+  tableName: string | undefined,
+  clock: () => number,
+  problems: string[],
+): CircuitBreaker | undefined {
+  if (options?.breaker === false) {
+    return undefined;
+  }
+  const declared =
+    options?.breaker ?? (jsonFromEnv(context.env, ENV.breaker, problems) as Partial<BreakerSettings> | undefined);
+  if (declared === undefined) {
+    return undefined;
+  }
+  const settings: BreakerSettings = { ...DEFAULT_BREAKER, ...declared };
+  const check = (field: keyof BreakerSettings, ok: boolean, range: string) => {
+    if (!ok) problems.push(`breaker.${field} must be ${range}, but ${settings[field]} was provided`);
+  };
+  const { failureRatio, windowSeconds, minimumCalls, openSeconds, halfOpenProbes } = settings;
+  check('failureRatio', failureRatio > 0 && failureRatio <= 1, 'above 0 and at most 1');
+  check('windowSeconds', windowSeconds >= 1 && windowSeconds <= 3_600, 'between 1 and 3600');
+  check('minimumCalls', Number.isInteger(minimumCalls) && minimumCalls >= 1, 'an integer of at least 1');
+  check('openSeconds', openSeconds >= 1 && openSeconds <= 3_600, 'between 1 and 3600');
+  check('halfOpenProbes', Number.isInteger(halfOpenProbes) && halfOpenProbes >= 1, 'an integer of at least 1');
+  if (!tableName) {
+    problems.push(`a circuit breaker needs the control table: pass controlTableName or set ${ENV.controlTableName}`);
+    return undefined;
+  }
+  return new CircuitBreaker({
+    clients: context.clients,
+    tableName,
+    pipeline: context.pipeline,
+    stage: context.stage,
+    settings,
+    clock,
+    logger: context.logger,
+  });
 }
 
 function resolveLimiters(
@@ -128,13 +177,34 @@ function resolveLimiters(
   return limiters;
 }
 
-/** Finishes a batch's pressure work: emits the LimiterWait metric. Only called when {@link PressureConfig.active}. */
-export function endBatch(context: DeferralContext): void {
+/**
+ * Counts a record's outcome in the breaker, unless the handler recorded its own: success, or a transient failure
+ * (a downstream that failed); permanent failures (bad data) and pressure say nothing about the downstream.
+ */
+export function recordBreakerOutcome(config: PressureConfig, ctx: { breakerRecorded: boolean }, error?: unknown): void {
+  if (config.breaker === undefined || ctx.breakerRecorded) return;
+  if (error === undefined) {
+    config.breaker.record(true);
+  } else if (!(error instanceof PressureError) && !(error instanceof PermanentError)) {
+    config.breaker.record(false);
+  }
+}
+
+/**
+ * Finishes a batch's pressure work: writes the breaker's outcomes, emits BreakerOpen and LimiterWait. Only called
+ * when {@link PressureConfig.active}.
+ */
+export async function endBatch(context: DeferralContext): Promise<void> {
   let limiterWaits = 0;
   for (const limiter of context.pressure.limiters?.values() ?? []) {
     limiterWaits += limiter.drainWaits();
   }
-  const documents = pressureMetricDocuments({ limiterWaits }, { pipeline: context.pipeline, stage: context.stage });
+  const breaker = context.pressure.breaker;
+  const breakerOpen = breaker === undefined ? undefined : (await breaker.flush()) ? 1 : 0;
+  const documents = pressureMetricDocuments(
+    { limiterWaits, ...(breakerOpen === undefined ? {} : { breakerOpen }) },
+    { pipeline: context.pipeline, stage: context.stage },
+  );
   if (documents.length > 0) {
     const sink = context.logSink ?? ((line: string) => process.stdout.write(`${line}\n`));
     for (const document of documents) sink(document);
@@ -171,6 +241,16 @@ function resolveNextStage(
  * {@link PressureConfig.gated}.
  */
 export async function admit(config: PressureConfig): Promise<PressureError | undefined> {
+  if (config.breaker) {
+    const waitSeconds = await config.breaker.admit();
+    if (waitSeconds !== undefined) {
+      return new PressureError(
+        'breaker-open',
+        `The stage's circuit breaker is open (its downstream is failing); the record waits ${waitSeconds} s without running.`,
+        waitSeconds,
+      );
+    }
+  }
   if (config.nextStage) {
     const depth = await config.nextStage.overLimit();
     if (depth !== undefined) {
