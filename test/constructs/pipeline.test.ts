@@ -98,7 +98,8 @@ describe('the example stack', () => {
   });
 
   it('creates the job and idempotency tables with TTL and point-in-time recovery', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    // jobs, idempotency and the control table
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -193,7 +194,8 @@ describe('Pipeline', () => {
     const stack = new Stack(app, 'Small');
     new Pipeline(stack, 'P', { definition: definePipeline({ name: 'small', stages: stages(3) }) });
     Template.fromStack(stack).resourceCountIs('AWS::CloudFormation::Stack', 0);
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 3);
+    // 3 consumers and the valve (each stage but the last has a next stage to watch)
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 4);
   });
 
   it('fails if asked for a stage it does not have', () => {
