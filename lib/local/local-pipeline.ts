@@ -10,6 +10,7 @@ import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines
 import { EventSourcePoller } from './event-source-poller.ts';
 import { type IngressServer, startIngressServer } from './ingress-server.ts';
 import { LocalFunction } from './local-function.ts';
+import { type LocalValve, startLocalValve } from './local-valve.ts';
 import { type ProvisionedPipeline, provisionPipeline } from './provision.ts';
 import { startSqsQueryAdapter } from './sqs-query-adapter.ts';
 
@@ -45,6 +46,8 @@ export interface LocalPipelineOptions {
   readonly showHandlerOutput?: boolean;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
   readonly root?: string;
+  /** Milliseconds between two passes of the valve. @default LOCAL_VALVE_INTERVAL_MS */
+  readonly valveIntervalMs?: number;
   /**
    * Resources the pipeline's handlers need besides sluice's own (the example's index table and embedding service),
    * started after the queues and tables and stopped with the pipeline; `environment` is added to the named stages.
@@ -77,6 +80,8 @@ export interface LocalPipeline {
   /** An SQS endpoint for any AWS CLI (query and JSON protocols) in front of the embedded engine; undefined when external. */
   readonly sqsCliEndpoint: string | undefined;
   readonly pollers: ReadonlyMap<string, EventSourcePoller>;
+  /** The valve pausing and resuming the pollers (breakers, next-stage depth). */
+  readonly valve: LocalValve;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBClient;
@@ -189,6 +194,18 @@ export async function startLocalPipeline(
       stops.unshift(() => poller.stop());
       poller.start();
     }
+    const valve = startLocalValve({
+      pipeline,
+      provisioned,
+      sqs,
+      dynamo,
+      pollersOf: (stage) =>
+        [pollers.get(stage), pollers.get(`${stage}-low`)].filter(
+          (poller): poller is EventSourcePoller => poller !== undefined,
+        ),
+      ...(options.valveIntervalMs === undefined ? {} : { intervalMs: options.valveIntervalMs }),
+    });
+    stops.unshift(() => valve.stop());
     const overflowQueueUrl = provisioned.ingress?.overflowQueueUrl;
     if (overflowQueueUrl && pipeline.ingress) {
       const drainer = startDrainer(sqs, pipeline.ingress.overflow, {
@@ -253,6 +270,7 @@ export async function startLocalPipeline(
       sqsCliEndpoint: adapter?.url,
       dashboard,
       pollers,
+      valve,
       functions,
       sqs,
       dynamo,
