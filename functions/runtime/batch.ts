@@ -18,8 +18,10 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
-import { admit, deferRecords, endBatch, recordBreakerOutcome } from './pressure.ts';
+import { BatchScope } from './micro-batcher.ts';
+import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
+import type { TenantLease } from './tenant-bulkhead.ts';
 
 /** What became of one record. */
 type Outcome =
@@ -38,6 +40,10 @@ type Outcome =
 interface RecordState {
   readonly record: SQSRecord;
   readonly receiveCount: number;
+  /** The batch's micro-batchers, when the consumer has any. */
+  readonly scope: BatchScope | undefined;
+  /** The tenant slot the record holds while it runs (tenant bulkhead). */
+  lease?: TenantLease;
   job?: JobEnvelope;
   outcome?: Outcome;
 }
@@ -48,9 +54,11 @@ export async function runBatch(
   records: readonly SQSRecord[],
   context: Context,
 ): Promise<SQSBatchResponse> {
+  const scope = config.batchers ? new BatchScope(config.batchers) : undefined;
   const states: RecordState[] = records.map((record) => ({
     record,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+    scope,
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
@@ -67,6 +75,7 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
     while (next < states.length) {
       const state = states[next++] as RecordState;
       state.outcome = await runRecord(config, state, context);
+      if (state.lease) await releaseAdmission(config.pressure, state.lease);
     }
   };
   const workers = Math.min(config.recordConcurrency, states.length);
@@ -106,7 +115,9 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
           continue;
         }
         state.outcome = await runRecord(config, state, context);
-        blocked = state.outcome.kind === 'failed';
+        if (state.lease) await releaseAdmission(config.pressure, state.lease);
+        // A deferred FIFO record is retried in place (no per-message delay on FIFO), so it blocks its group too.
+        blocked = state.outcome.kind === 'failed' || state.outcome.kind === 'deferred';
       }
     }
   };
@@ -154,10 +165,11 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   }
   // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
   if (config.pressure.gated) {
-    const held = await admit(config.pressure);
-    if (held) {
-      return { kind: 'deferred', error: held };
+    const admission = await admit(config.pressure, parsed.data, remaining);
+    if (admission instanceof PressureError) {
+      return { kind: 'deferred', error: admission };
     }
+    state.lease = admission;
   }
   const ctx = new JobContext({
     job,
@@ -168,6 +180,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     logger: config.logger,
     lambdaContext: context,
     pressure: config.pressure,
+    scope: state.scope,
   });
 
   let owner: string | undefined;
@@ -194,14 +207,17 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     });
   }
   const started = performance.now();
+  state.scope?.recordStarted();
   try {
     const pending = config.handler(parsed.data, ctx);
     // A synchronous handler costs no extra microtask.
     if (pending !== undefined) await pending;
+    if (state.scope) ctx.endRun();
     if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
+    if (state.scope) ctx.endRun();
     if (owner !== undefined && key !== undefined && config.idempotency) {
       await idempotency.release(config.idempotency.store, key, owner);
     }

@@ -11,6 +11,7 @@ import { runBatch } from './batch.ts';
 import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
+import { type MicroBatcherOptions, validateMicroBatcher } from './micro-batcher.ts';
 import { type PressureOptions, resolvePressure } from './pressure.ts';
 
 /** Options of {@link consumer}. */
@@ -56,6 +57,13 @@ export interface ConsumerOptions<Schema extends $ZodType> {
    * pressure the stage watches. @default - deferral defaults; the rest from the SLUICE_* variables the constructs set
    */
   readonly pressure?: PressureOptions;
+  /**
+   * Micro-batchers, reachable as `ctx.batch(name)`: items from the records of a batch are gathered into downstream
+   * calls, and a poison item is isolated by bisection so it fails only its own record.
+   * @example { embeddings: { maxItems: 96, maxWaitMs: 20, call: (texts) => embed(texts) } }
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each batcher has its own item and result types
+  readonly batchers?: Readonly<Record<string, MicroBatcherOptions<any, any>>>;
 }
 
 /** Options of idempotency. */
@@ -125,6 +133,9 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   const logger = createLogger({ pipeline, stage }, undefined, logSink);
   const nextQueueUrl = options.nextQueueUrl ?? env[ENV.nextQueueUrl];
   const pressure = resolvePressure(options.pressure, { env, pipeline, stage, nextQueueUrl, clients, logger }, problems);
+  for (const [name, batcher] of Object.entries(options.batchers ?? {})) {
+    validateMicroBatcher(name, batcher, problems);
+  }
   const idempotencyTable =
     options.idempotency === false ? undefined : (options.idempotency?.tableName ?? env[ENV.idempotencyTableName]);
   const jobTable = options.jobs === false ? undefined : (options.jobs?.tableName ?? env[ENV.jobTableName]);
@@ -156,6 +167,10 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
     logger,
     logSink,
     pressure,
+    batchers:
+      options.batchers && Object.keys(options.batchers).length > 0
+        ? (options.batchers as Readonly<Record<string, MicroBatcherOptions<unknown, unknown>>>)
+        : undefined,
     idempotency: idempotencyTable
       ? {
           store: {

@@ -6,6 +6,19 @@
  * export const handler = consumer({ schema: DocumentJob, handler: async (job, ctx) => { ... } });
  */
 export { type BackoffOptions, backoffSeconds, DEFAULT_BACKOFF } from './backoff.ts';
+export {
+  type BreakerEvent,
+  type BreakerSettings,
+  type BreakerState,
+  type BreakerStatus,
+  type BreakerStep,
+  breakerKey,
+  breakerRetryAfterSeconds,
+  breakerTransition,
+  closedBreaker,
+  DEFAULT_BREAKER,
+  readBreaker,
+} from './circuit-breaker.ts';
 export { type ConsumerHandler, type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
 export {
   DEFAULT_DEFERRAL,
@@ -35,5 +48,16 @@ export {
 export { type ForwardOptions, JobContext } from './job-context.ts';
 export { getJob, type JobRecord } from './job-status.ts';
 export { createLogger, type Logger, type LogLevel } from './log.ts';
+export { type MicroBatcher, type MicroBatcherOptions, microBatcher } from './micro-batcher.ts';
+export { NextStageDepth } from './next-stage-pressure.ts';
 export type { PressureOptions } from './pressure.ts';
 export { type PressureMetrics, pressureMetricDocuments } from './pressure-metrics.ts';
+export {
+  type Limiter,
+  type LimiterOptions,
+  type LimiterSettings,
+  limiterKey,
+  type TakeResult,
+  takeTokens,
+} from './rate-limiter.ts';
+export { type TenantLease, type TenantSettings, tenantKey } from './tenant-bulkhead.ts';

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { encodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
 import { ConsumerConfigurationError } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { BatchScope, Gatherer } from './micro-batcher.ts';
 import type { PressureConfig } from './pressure.ts';
 import type { Limiter } from './rate-limiter.ts';
 import type { OutgoingMessage } from './sqs-actions.ts';
@@ -29,6 +30,10 @@ export class JobContext {
   private ownLogger: Logger | undefined;
   readonly lambdaContext: Context;
   private readonly pressure: PressureConfig;
+  private readonly scope: BatchScope | undefined;
+  /** Items this record is waiting for in micro-batchers. */
+  private pendingItems = 0;
+  private runEnded = false;
   /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
   breakerRecorded = false;
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
@@ -43,6 +48,7 @@ export class JobContext {
     logger: Logger;
     lambdaContext: Context;
     pressure: PressureConfig;
+    scope: BatchScope | undefined;
   }) {
     this.jobId = args.job.jobId;
     this.correlationId = args.job.correlationId ?? args.job.jobId;
@@ -54,6 +60,44 @@ export class JobContext {
     this.parentLogger = args.logger;
     this.lambdaContext = args.lambdaContext;
     this.pressure = args.pressure;
+    this.scope = args.scope;
+  }
+
+  /**
+   * The consumer's micro-batcher `name` (its `batchers` option): items added by every record of the batch go to the
+   * downstream together, up to its maxItems / maxBytes / maxWaitMs, and each `add` resolves with its own item's
+   * result. A poison item fails only its own record. Gathering across records needs `recordConcurrency` of at least
+   * the number of records to gather.
+   *
+   * @example
+   * const vectors = await Promise.all(chunks.map((chunk) => ctx.batch<string, number[]>('embeddings').add(chunk.text)));
+   */
+  batch<Item = unknown, Result = unknown>(name: string): { add(item: Item): Promise<Result> } {
+    const gatherer = this.scope?.gatherer(name);
+    if (gatherer === undefined) {
+      const known = this.scope?.names ?? [];
+      throw new ConsumerConfigurationError(
+        `Stage '${this.stage}' has no micro-batcher named '${name}'; ${known.length > 0 ? `it has ${known.join(', ')}` : "pass it in the consumer's batchers option"}.`,
+      );
+    }
+    return { add: (item: Item) => this.addTo(gatherer, item) as Promise<Result> };
+  }
+
+  /** Tells the batch's micro-batchers this record's handler is done (once; the runtime calls it). */
+  endRun(): void {
+    if (this.scope === undefined || this.runEnded) return;
+    this.runEnded = true;
+    this.scope.recordEnded();
+  }
+
+  private async addTo(gatherer: Gatherer<unknown, unknown>, item: unknown): Promise<unknown> {
+    const scope = this.scope as BatchScope;
+    if (this.pendingItems++ === 0) scope.recordBlocked();
+    try {
+      return await gatherer.add(item);
+    } finally {
+      if (--this.pendingItems === 0) scope.recordUnblocked();
+    }
   }
 
   /**

@@ -16,6 +16,7 @@ import type { Logger, LogSink } from './log.ts';
 import { NextStageDepth } from './next-stage-pressure.ts';
 import { pressureMetricDocuments } from './pressure-metrics.ts';
 import { type LimiterOptions, RateLimiter, resolveLimiterSettings } from './rate-limiter.ts';
+import { TenantBulkhead, type TenantLease, type TenantSettings } from './tenant-bulkhead.ts';
 
 /**
  * The consumer's pressure settings, resolved once at module load, and what one batch does with them: the checks
@@ -46,6 +47,11 @@ export interface PressureOptions {
    * take {@link DEFAULT_BREAKER}'s values. @default - SLUICE_BREAKER
    */
   readonly breaker?: false | Partial<BreakerSettings>;
+  /**
+   * The tenant bulkhead: at most `maxInFlight` records of one tenant (the `key` field of the job's data) run at once
+   * in the stage, across containers; the excess is deferred. `false` turns it off. @default - SLUICE_TENANT
+   */
+  readonly tenant?: false | TenantSettings;
   /** The clock, in epoch milliseconds (tests move it). @default Date.now */
   readonly clock?: () => number;
 }
@@ -59,6 +65,7 @@ export interface PressureConfig {
   readonly nextStage: NextStageDepth | undefined;
   readonly limiters: ReadonlyMap<string, RateLimiter> | undefined;
   readonly breaker: CircuitBreaker | undefined;
+  readonly tenants: TenantBulkhead | undefined;
   /** Whether a batch has pressure work to finish (metrics, breaker outcomes). */
   readonly active: boolean;
 }
@@ -84,13 +91,15 @@ export function resolvePressure(
   const controlTableName = options?.controlTableName ?? (context.env[ENV.controlTableName] || undefined);
   const limiters = resolveLimiters(options, context, controlTableName, clock, problems);
   const breaker = resolveBreaker(options, context, controlTableName, clock, problems);
+  const tenants = resolveTenants(options, context, controlTableName, clock, problems);
   return {
     deferral: resolveDeferral(options?.deferral, problems),
     clock,
-    gated: nextStage !== undefined || breaker !== undefined,
+    gated: nextStage !== undefined || breaker !== undefined || tenants !== undefined,
     nextStage,
     limiters,
     breaker,
+    tenants,
     active: limiters !== undefined || breaker !== undefined,
   };
 }
@@ -236,11 +245,51 @@ function resolveNextStage(
   return new NextStageDepth(context.clients, context.nextQueueUrl, limit, clock, context.logger);
 }
 
+function resolveTenants(
+  options: PressureOptions | undefined,
+  context: PressureEnvironment,
+  tableName: string | undefined,
+  clock: () => number,
+  problems: string[],
+): TenantBulkhead | undefined {
+  if (options?.tenant === false) {
+    return undefined;
+  }
+  const declared = options?.tenant ?? (jsonFromEnv(context.env, ENV.tenant, problems) as TenantSettings | undefined);
+  if (declared === undefined) {
+    return undefined;
+  }
+  if (typeof declared.key !== 'string' || declared.key === '') {
+    problems.push(`tenant.key must name a field of the job's data, but ${JSON.stringify(declared.key)} was provided`);
+  }
+  if (!Number.isInteger(declared.maxInFlight) || declared.maxInFlight < 1) {
+    problems.push(`tenant.maxInFlight must be an integer of at least 1, but ${declared.maxInFlight} was provided`);
+  }
+  if (!tableName) {
+    problems.push(`a tenant bulkhead needs the control table: pass controlTableName or set ${ENV.controlTableName}`);
+    return undefined;
+  }
+  return new TenantBulkhead({
+    clients: context.clients,
+    tableName,
+    pipeline: context.pipeline,
+    stage: context.stage,
+    settings: declared,
+    clock,
+    logger: context.logger,
+  });
+}
+
 /**
- * The checks before a record runs: `undefined` lets it run, a {@link PressureError} defers it. Only called when
+ * The checks before a record runs, cheapest first: `undefined` lets it run, a {@link PressureError} defers it, and a
+ * {@link TenantLease} lets it run holding a tenant slot that {@link releaseAdmission} gives back. Only called when
  * {@link PressureConfig.gated}.
  */
-export async function admit(config: PressureConfig): Promise<PressureError | undefined> {
+export async function admit(
+  config: PressureConfig,
+  data: unknown,
+  remainingMs: number,
+): Promise<PressureError | TenantLease | undefined> {
   if (config.breaker) {
     const waitSeconds = await config.breaker.admit();
     if (waitSeconds !== undefined) {
@@ -260,7 +309,26 @@ export async function admit(config: PressureConfig): Promise<PressureError | und
       );
     }
   }
+  if (config.tenants) {
+    const tenant = config.tenants.tenantOf(data);
+    if (tenant !== undefined) {
+      // The lease outlives the invocation by a second: a container that dies holding it frees it by then.
+      const lease = await config.tenants.acquire(tenant, remainingMs + 1_000);
+      if (lease === undefined) {
+        return new PressureError(
+          'tenant-cap',
+          `Tenant '${tenant}' already has ${config.tenants.settings.maxInFlight} records in flight in this stage (its maxInFlight); the record waits.`,
+        );
+      }
+      return lease;
+    }
+  }
   return undefined;
+}
+
+/** Gives back what {@link admit} took for a record (its tenant slot), once the record is finished. */
+export function releaseAdmission(config: PressureConfig, lease: TenantLease): Promise<void> {
+  return config.tenants ? config.tenants.release(lease) : Promise.resolve();
 }
 
 /** What the deferral step needs of the consumer. */
@@ -377,12 +445,3 @@ export function jsonFromEnv(env: NodeJS.ProcessEnv, name: string, problems: stri
     return undefined;
   }
 }
-
-/** The names of the environment variables pressure reads, for messages. */
-export const PRESSURE_ENV = {
-  controlTableName: ENV.controlTableName,
-  downstreams: ENV.downstreams,
-  breaker: ENV.breaker,
-  tenant: ENV.tenant,
-  nextDepthLimit: ENV.nextDepthLimit,
-} as const;

@@ -88,6 +88,7 @@ describe('circuit breaker shared by two containers', () => {
     let now = 1_000_000;
     let downstreamUp = false;
     const runs = { a: 0, b: 0 };
+    const lines: Record<'a' | 'b', string[]> = { a: [], b: [] };
     const container = (name: 'a' | 'b') =>
       consumer({
         schema: z.strictObject({ text: z.string() }),
@@ -103,7 +104,7 @@ describe('circuit breaker shared by two containers', () => {
         },
         // Failed records stay hidden for the rest of the test, so each receive below gets the records it sent.
         backoff: { baseSeconds: 60, maxSeconds: 60 },
-        logSink: () => undefined,
+        logSink: (line) => lines[name].push(line),
         handler: () => {
           runs[name]++;
           if (!downstreamUp) throw new TransientError('embedding service returned 503');
@@ -135,6 +136,11 @@ describe('circuit breaker shared by two containers', () => {
       'breaker-open',
       'breaker-open',
     ]);
+    // AND container B's metrics say the breaker held records back
+    expect(lines.b.some((line) => line.includes('"BreakerOpen":1'))).toBe(true);
+    expect(lines.b.some((line) => line.includes('"Reason":"breaker-open"') && line.includes('"Deferred":2'))).toBe(
+      true,
+    );
 
     // WHEN the open period ends and the downstream is back: 3 records, across both containers
     now += settings.openSeconds * 1000;

@@ -5,7 +5,8 @@ import * as z from 'zod';
 import { DEFERRAL_ATTRIBUTES, deferralDelaySeconds } from '../../functions/runtime/deferral.ts';
 import { consumer, DeferError, getJob } from '../../functions/runtime/index.ts';
 import { DEAD_LETTER_ATTRIBUTES, IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
-import { localDynamoClient, localSqsClient } from '../helpers/engines.ts';
+import { toSqsEvent } from '../../lib/local/sqs-records.ts';
+import { engineEndpoints, localDynamoClient, localSqsClient } from '../helpers/engines.ts';
 import {
   createQueuePair,
   createTable,
@@ -148,8 +149,10 @@ describe('deferral: pressure never spends the retry budget', () => {
     );
   });
 
-  it('on FIFO falls back to a visibility change (documented: FIFO has no per-message delay)', async () => {
+  it('on FIFO falls back to a visibility change and keeps the group in order (FIFO has no per-message delay)', async () => {
+    // GIVEN two records of one message group, the first held back by pressure
     const queue = await createQueuePair(sqs, { fifo: true });
+    const seen: string[] = [];
     const run = consumer({
       schema: Embed,
       stage: 'embed',
@@ -157,15 +160,23 @@ describe('deferral: pressure never spends the retry budget', () => {
       clients: { sqs },
       pressure: { deferral: { baseSeconds: 0, maxSeconds: 0 } },
       logSink: () => undefined,
-      handler: () => {
-        throw new DeferError('next-stage', 'next stage full');
+      handler: (data) => {
+        seen.push(data.text);
+        if (data.text === 'first') throw new DeferError('next-stage', 'next stage full');
       },
     });
-    await sendBodies(sqs, queue.queueUrl, [job({ text: 'a' })], ['g']);
-    const event = await receiveEvent(sqs, queue, 1);
-    expect((await run(event, fakeContext())).batchItemFailures).toEqual([
-      { itemIdentifier: event.Records[0]?.messageId },
-    ]);
+    // fauxqs hands out one message per group per receive, so the batch is assembled from two FIFO queues (as in
+    // consumer.test.ts), in the group's order.
+    const other = await createQueuePair(sqs, { fifo: true });
+    await sendBodies(sqs, queue.queueUrl, [job({ text: 'first' })], ['g']);
+    await sendBodies(sqs, other.queueUrl, [job({ text: 'second' })], ['g']);
+    const messages = [...(await receive(sqs, queue.queueUrl, 1)), ...(await receive(sqs, other.queueUrl, 1))];
+    const event = toSqsEvent(messages, { queueArn: queue.queueArn, region: engineEndpoints().region });
+    // WHEN the batch runs
+    const result = await run(event, fakeContext());
+    // THEN both are returned to the queue, and the second did not run before the first
+    expect(result.batchItemFailures).toEqual(event.Records.map((record) => ({ itemIdentifier: record.messageId })));
+    expect(seen).toEqual(['first']);
   });
 
   it('fails if deferral settings are out of range', () => {
