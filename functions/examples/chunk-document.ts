@@ -9,6 +9,8 @@ import { TextJob } from './schemas.ts';
  */
 export const handler = consumer({
   schema: TextJob,
+  // Each record mostly waits on I/O: the records of a batch run at the same time.
+  recordConcurrency: 10,
   handler: async (job, ctx) => {
     await serviceTime(CHUNK_MS);
     const chunks = chunksOf(job.text);

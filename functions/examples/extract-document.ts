@@ -9,6 +9,8 @@ import { DocumentJob } from './schemas.ts';
  */
 export const handler = consumer({
   schema: DocumentJob,
+  // Each record mostly waits on I/O: the records of a batch run at the same time.
+  recordConcurrency: 10,
   handler: async (job, ctx) => {
     if (job.contentType === 'application/pdf') {
       throw new PermanentError(

@@ -12,6 +12,8 @@ const dynamo = new DynamoDBClient({});
  */
 export const handler = consumer({
   schema: VectorJob,
+  // Independent writes: the records of a batch are written at the same time.
+  recordConcurrency: 10,
   handler: async (chunk, ctx) => {
     const tableName = process.env[INDEX_TABLE_ENV];
     if (!tableName) {

@@ -12,6 +12,8 @@ export const SCAN_MS = 20;
  */
 export const handler = consumer({
   schema: DocumentJob,
+  // Each record mostly waits on I/O: the records of a batch run at the same time.
+  recordConcurrency: 10,
   handler: async (job, ctx) => {
     await serviceTime(SCAN_MS);
     if (job.title?.includes('EICAR-STANDARD-ANTIVIRUS-TEST-FILE')) {

@@ -112,6 +112,7 @@ export class Pipeline extends Construct {
           : { next: next.queue, nextDepthLimit: nextStage.flow.depthLimit }),
         ...(this.tables === undefined ? {} : { tables: this.tables }),
         ...(this.controlTable === undefined ? {} : { controlTable: this.controlTable }),
+        ...(definition.tenantKey === undefined ? {} : { tenantKey: definition.tenantKey }),
       });
       this.stagesByName.set(stage.name, built);
       return built;
@@ -155,6 +156,9 @@ export class Pipeline extends Construct {
         ...(this.tables === undefined ? {} : { tables: this.tables }),
         alarmTopic: this.alarmTopic,
       });
+      if (definition.tenantKey !== undefined) {
+        this.ingress.api.acceptFunction?.function.addEnvironment(PRESSURE_ENV.tenantKey, definition.tenantKey);
+      }
       // Whole-pipeline admission: the authorizer also reads the depth of every stage after the ingress stage.
       const authorizer = this.ingress.api.authorizerFunction.function;
       const downstream = definition.ingress.downstream.map((entry) => this.stage(entry.stage).queue.queue);

@@ -34,6 +34,11 @@ export interface StageProps {
    */
   readonly controlTable?: ControlTable;
   /**
+   * The pipeline's tenant key (`SLUICE_TENANT_KEY`): what the consumer forwards carries it as message group id.
+   * @default - none
+   */
+  readonly tenantKey?: string;
+  /**
    * Where the stage's alarms notify.
    * @default - QueueAlarms creates an encrypted topic
    */
@@ -91,6 +96,7 @@ export class Stage extends Construct {
     const environment = pressureEnvironmentOf(stage, {
       ...(controlTableName === undefined ? {} : { controlTableName }),
       ...(props.next && props.nextDepthLimit !== undefined ? { nextDepthLimit: props.nextDepthLimit } : {}),
+      ...(props.tenantKey === undefined ? {} : { tenantKey: props.tenantKey }),
     });
     for (const [name, value] of Object.entries(environment)) this.consumer.addEnvironment(name, value);
     if (pressured) this.queue.queue.grantSendMessages(this.consumer.function);

@@ -64,12 +64,14 @@ export {
   BREAKER_DEFAULTS,
   DEFAULT_BURST_SECONDS,
   downstreamDrainRatePerSecond,
+  MESSAGE_GROUP_ID_MAX_LENGTH,
   PRESSURE_ENV,
   type PressureStage,
   pressureEnvironmentOf,
   type ResolvedBreaker,
   type ResolvedDownstream,
   type ResolvedTenantBulkhead,
+  tenantGroupIdOf,
   usesControlTable,
 } from './pressure.ts';
 export {

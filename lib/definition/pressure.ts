@@ -52,6 +52,8 @@ export const PRESSURE_ENV = {
   breaker: ENV.breaker,
   tenant: ENV.tenant,
   nextDepthLimit: ENV.nextDepthLimit,
+  /** The pipeline's tenant key (a field of job data): senders set it as the message group id on standard queues. */
+  tenantKey: 'SLUICE_TENANT_KEY',
   /** The authorizer: URLs of the stages after the ingress stage, in the order of its settings' `downstream` (JSON). */
   downstreamQueueUrls: 'SLUICE_DOWNSTREAM_QUEUE_URLS',
 } as const;
@@ -119,7 +121,7 @@ export function usesControlTable(stage: PressureStage): boolean {
  */
 export function pressureEnvironmentOf(
   stage: PressureStage,
-  wiring: { readonly controlTableName?: string; readonly nextDepthLimit?: number },
+  wiring: { readonly controlTableName?: string; readonly nextDepthLimit?: number; readonly tenantKey?: string },
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   if (wiring.controlTableName !== undefined) environment[PRESSURE_ENV.controlTable] = wiring.controlTableName;
@@ -128,5 +130,25 @@ export function pressureEnvironmentOf(
   if (stage.breaker) environment[PRESSURE_ENV.breaker] = JSON.stringify(stage.breaker);
   if (stage.tenants) environment[PRESSURE_ENV.tenant] = JSON.stringify(stage.tenants);
   if (wiring.nextDepthLimit !== undefined) environment[PRESSURE_ENV.nextDepthLimit] = String(wiring.nextDepthLimit);
+  if (wiring.tenantKey !== undefined) environment[PRESSURE_ENV.tenantKey] = wiring.tenantKey;
   return environment;
+}
+
+/** Longest SQS message group id (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html). */
+export const MESSAGE_GROUP_ID_MAX_LENGTH = 128;
+
+/**
+ * The message group id of a job on a standard queue: the value of its tenant field, so SQS fair queues keep one
+ * tenant's backlog from raising the others' dwell time
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html). Undefined when
+ * the pipeline has no tenant key, or the job has no usable value (a string or a number, at most 128 characters of
+ * the characters SQS allows): such a message is its own tenant, as SQS treats a message without a group id.
+ */
+export function tenantGroupIdOf(data: unknown, tenantKey: string | undefined): string | undefined {
+  if (tenantKey === undefined || data === null || typeof data !== 'object') return undefined;
+  const value = (data as Record<string, unknown>)[tenantKey];
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof text !== 'string' || text.length === 0 || text.length > MESSAGE_GROUP_ID_MAX_LENGTH) return undefined;
+  // MessageGroupId: alphanumeric characters and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
+  return /^[\x21-\x7e]+$/.test(text) ? text : undefined;
 }

@@ -1,7 +1,7 @@
-import { definePipeline, type Pipeline } from '../definition/index.ts';
+import { definePipeline, type Pipeline, type PipelineInput } from '../definition/index.ts';
 
 /**
- * The reference document-ingestion pipeline: ingress → `scan` → `extract` → `chunk` → `embed` → `index`.
+ * The definition (as written) of the reference document-ingestion pipeline: ingress → `scan` → `extract` → `chunk` → `embed` → `index`.
  *
  * Documents are scanned, their text extracted and split into chunks (two to four a document), the chunks embedded by
  * an embedding service that allows 3,000 texts a minute in calls of at most 96, and the vectors written to an index
@@ -11,7 +11,7 @@ import { definePipeline, type Pipeline } from '../definition/index.ts';
  * The CDK app (`bin/app.ts`), the local runtime (`npm start`), the scenarios (`sluice demo --scenario …`) and the
  * simulator all read this one definition.
  */
-export const examplePipeline: Pipeline = definePipeline({
+export const exampleDefinition = {
   name: 'documents',
   description: 'Document ingestion: scan, extract, chunk, embed and index each document.',
   tenantKey: 'tenantId',
@@ -25,6 +25,7 @@ export const examplePipeline: Pipeline = definePipeline({
         timeoutSeconds: 30,
         batchSize: 10,
         maxBatchingWindowSeconds: 1,
+        recordConcurrency: 10,
         maxConcurrency: 4,
         reservedConcurrency: 4,
       },
@@ -39,6 +40,7 @@ export const examplePipeline: Pipeline = definePipeline({
         timeoutSeconds: 30,
         batchSize: 10,
         maxBatchingWindowSeconds: 1,
+        recordConcurrency: 10,
         maxConcurrency: 4,
         reservedConcurrency: 4,
       },
@@ -53,6 +55,7 @@ export const examplePipeline: Pipeline = definePipeline({
         timeoutSeconds: 30,
         batchSize: 10,
         maxBatchingWindowSeconds: 1,
+        recordConcurrency: 10,
         maxConcurrency: 2,
         reservedConcurrency: 2,
       },
@@ -88,8 +91,9 @@ export const examplePipeline: Pipeline = definePipeline({
         maxBatchingWindowSeconds: 1,
         maxConcurrency: 2,
         reservedConcurrency: 2,
+        recordConcurrency: 10,
       },
-      flow: { ageSloSeconds: 20, recordProcessingMs: 10 },
+      flow: { ageSloSeconds: 20, recordProcessingMs: 20 },
     },
   ],
   jobs: { enabled: true },
@@ -104,4 +108,7 @@ export const examplePipeline: Pipeline = definePipeline({
     backpressure: { overload: 'buffer', depthCacheTtlSeconds: 1, authorizerResultTtlSeconds: 5 },
     priority: { enabled: true, lowLaneMaxConcurrency: 4 },
   },
-});
+} satisfies PipelineInput;
+
+/** The example definition, validated and resolved. */
+export const examplePipeline: Pipeline = definePipeline(exampleDefinition);

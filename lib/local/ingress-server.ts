@@ -21,6 +21,7 @@ import {
   PRIORITIES,
   type Priority,
   type ResolvedIngress,
+  tenantGroupIdOf,
 } from '../definition/index.ts';
 import { requestJsonSchema } from '../definition/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
@@ -67,6 +68,8 @@ export interface IngressServerOptions extends IngressTargets {
    * @default none (only the accept stage is weighed)
    */
   readonly downstream?: readonly { readonly admission: DownstreamAdmission; readonly queueUrl: string }[];
+  /** The pipeline's tenant key: its value is sent as the message group id on the standard queue. @default none */
+  readonly tenantKey?: string;
   readonly port?: number;
 }
 
@@ -314,9 +317,12 @@ export async function startIngressServer(options: IngressServerOptions): Promise
           ? options.lowLaneQueueUrl
           : options.stage.queueUrl;
     try {
+      const tenantGroup = stage.queue.fifo ? undefined : tenantGroupIdOf(data, options.tenantKey);
       await batcher.send(queueUrl, {
         MessageBody: body,
         ...(stage.queue.fifo ? { MessageGroupId: correlationId, MessageDeduplicationId: jobId } : {}),
+        // Standard queue: the tenant as message group id (SQS fair queues).
+        ...(tenantGroup === undefined ? {} : { MessageGroupId: tenantGroup }),
       });
     } catch {
       // Not queued: take the record back and tell the producer to retry, as the IngestApi's enqueue failure does.

@@ -148,6 +148,7 @@ export async function startLocalPipeline(
         ...pressureEnvironmentOf(stage, {
           ...(provisioned.controlTableName ? { controlTableName: provisioned.controlTableName } : {}),
           ...(next ? { nextDepthLimit: next.stage.flow.depthLimit } : {}),
+          ...(pipeline.tenantKey === undefined ? {} : { tenantKey: pipeline.tenantKey }),
         }),
         [ENV.pipelineName]: pipeline.name,
         [ENV.stageName]: stage.name,
@@ -223,6 +224,7 @@ export async function startLocalPipeline(
       sqs,
       dynamo,
       stage: first,
+      ...(pipeline.tenantKey === undefined ? {} : { tenantKey: pipeline.tenantKey }),
       downstream: downstreamAdmissionOf(pipeline.stages, first.stage.name).map((admission) => ({
         admission,
         queueUrl: (provisioned.stages.get(admission.stage) as { queueUrl: string }).queueUrl,

@@ -35,7 +35,8 @@ describe('pressure resources of the example stack', () => {
     expect(JSON.parse(variables.SLUICE_DOWNSTREAMS)).toEqual({ embeddings: { ratePerMinute: 3000, burst: 500 } });
     expect(JSON.parse(variables.SLUICE_BREAKER)).toMatchObject({ failureRatio: 0.5, openSeconds: 10 });
     expect(variables.SLUICE_CONTROL_TABLE).toEqual({ Ref: expect.stringMatching(/^PipelineControlTable/) });
-    expect(variables.SLUICE_NEXT_DEPTH_LIMIT).toBe('4000');
+    expect(variables.SLUICE_NEXT_DEPTH_LIMIT).toBe('20000');
+    expect(variables.SLUICE_TENANT_KEY).toBe('tenantId');
   });
 
   it('gives a stage without limiter or breaker only its next depth limit', () => {
