@@ -31,20 +31,14 @@ try {
     }),
   );
 
-  /** Runs `operation` from `clients × perClient` loops for SECONDS; returns operations/s and granted/s. */
-  async function measure(clients: number, perClient: number, operation: (client: DynamoDBClient) => Promise<boolean>) {
-    const pool = Array.from({ length: clients }, client);
-    // Warm-up: connections open, both JITs (Node's and DynamoDB Local's JVM) warm.
-    const warm = performance.now() + 1_000;
-    await Promise.all(
-      pool.map(async (c) => {
-        while (performance.now() < warm) await operation(c);
-      }),
-    );
+  type Operation = (client: DynamoDBClient) => Promise<boolean>;
+
+  /** Runs `operation` from `pool.length × perClient` loops for `ms`; returns operations and grants. */
+  async function burst(pool: DynamoDBClient[], perClient: number, operation: Operation, ms: number) {
     let operations = 0;
     let granted = 0;
     const started = performance.now();
-    const deadline = started + SECONDS * 1_000;
+    const deadline = started + ms;
     await Promise.all(
       pool.flatMap((c) =>
         Array.from({ length: perClient }, async () => {
@@ -59,75 +53,81 @@ try {
     return { perSecond: operations / seconds, grantedPerSecond: granted / seconds };
   }
 
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] as number;
+
   // One token a second with a huge burst: every take is granted and tat runs ahead of the clock at any throughput.
   const busy = { ratePerMinute: 60, burst: 1_000_000 };
   // Tokens far faster than the machine takes them: tat stays behind the clock (measured with one taker only; with
   // several, their clocks interleave and "idle" stops being a stable state).
   const idle = { ratePerMinute: 60_000_000, burst: 1_000 };
   const limited = { ratePerMinute: 600, burst: 10 };
+  const ROUNDS = Math.max(3, SECONDS);
   const rows: string[][] = [];
   for (const [clients, perClient] of [
     [1, 1],
     [4, 4],
   ] as const) {
-    const peerKey = `peer#${clients}`;
-    const peer = await measure(clients, perClient, async (c) => {
-      await c.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { [CONTROL_TABLE.partitionKey]: { S: peerKey } },
-          UpdateExpression: 'ADD hits :one',
-          ExpressionAttributeValues: { ':one': { N: '1' } },
-        }),
-      );
-      return true;
-    });
-    const busyKey = limiterKey('bench', `busy-${clients}`);
-    const busyTake = await measure(
-      clients,
-      perClient,
-      async (c) => (await takeTokens(c, table, busyKey, busy, 1, Date.now(), true)).granted,
-    );
-    const idleKey = limiterKey('bench', `idle-${clients}`);
-    const idleTake =
-      clients === 1
-        ? await measure(
-            clients,
-            perClient,
-            async (c) => (await takeTokens(c, table, idleKey, idle, 1, Date.now(), false)).granted,
-          )
-        : undefined;
-    const limitedKey = limiterKey('bench', `limited-${clients}`);
-    const refused = await measure(
-      clients,
-      perClient,
-      async (c) => (await takeTokens(c, table, limitedKey, limited, 1, Date.now(), true)).granted,
-    );
-    const inFlight = String(clients * perClient);
-    rows.push([inFlight, 'peer: unconditional UpdateItem (ADD)', peer.perSecond.toFixed(0), '1']);
-    const ratio = (value: number) => (value / peer.perSecond).toFixed(2);
-    rows.push([
-      inFlight,
-      `take on a busy bucket (granted ${busyTake.grantedPerSecond.toFixed(0)}/s)`,
-      busyTake.perSecond.toFixed(0),
-      ratio(busyTake.perSecond),
-    ]);
-    if (idleTake) {
+    const pool = Array.from({ length: clients }, client);
+    const operations: [string, Operation][] = [
+      [
+        'peer: unconditional UpdateItem (ADD)',
+        async (c) => {
+          await c.send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key: { [CONTROL_TABLE.partitionKey]: { S: `peer#${clients}` } },
+              UpdateExpression: 'ADD hits :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            }),
+          );
+          return true;
+        },
+      ],
+      [
+        'take on a busy bucket',
+        async (c) =>
+          (await takeTokens(c, table, limiterKey('bench', `busy-${clients}`), busy, 1, Date.now(), true)).granted,
+      ],
+      ...(clients === 1
+        ? ([
+            [
+              'take on an idle bucket',
+              async (c) =>
+                (await takeTokens(c, table, limiterKey('bench', 'idle'), idle, 1, Date.now(), false)).granted,
+            ],
+          ] as [string, Operation][])
+        : []),
+      [
+        'take on a 600/min bucket',
+        async (c) =>
+          (await takeTokens(c, table, limiterKey('bench', `limited-${clients}`), limited, 1, Date.now(), true)).granted,
+      ],
+    ];
+    // Warm-up (connections, both JITs: Node's and DynamoDB Local's JVM), then rounds of 1 s per operation,
+    // interleaved so that the machine's load drifts over all of them alike; medians of the rounds.
+    for (const [, operation] of operations) await burst(pool, perClient, operation, 500);
+    const perSecond = operations.map(() => [] as number[]);
+    const grantedPerSecond = operations.map(() => [] as number[]);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [index, [, operation]] of operations.entries()) {
+        const result = await burst(pool, perClient, operation, 1_000);
+        perSecond[index]?.push(result.perSecond);
+        grantedPerSecond[index]?.push(result.grantedPerSecond);
+      }
+    }
+    const peer = median(perSecond[0] as number[]);
+    for (const [index, [name]] of operations.entries()) {
+      const value = median(perSecond[index] as number[]);
+      const granted = median(grantedPerSecond[index] as number[]);
       rows.push([
-        inFlight,
-        `take on an idle bucket (granted ${idleTake.grantedPerSecond.toFixed(0)}/s)`,
-        idleTake.perSecond.toFixed(0),
-        ratio(idleTake.perSecond),
+        String(clients * perClient),
+        index === 0 ? name : `${name} (granted ${granted.toFixed(granted < 20 ? 1 : 0)}/s)`,
+        value.toFixed(0),
+        (value / peer).toFixed(2),
       ]);
     }
-    rows.push([
-      inFlight,
-      `take on a 600/min bucket (granted ${refused.grantedPerSecond.toFixed(1)}/s)`,
-      refused.perSecond.toFixed(0),
-      ratio(refused.perSecond),
-    ]);
   }
-  console.log(`DynamoDB Local, ${SECONDS} s per row\n`);
+  console.log(`DynamoDB Local, medians of ${ROUNDS} interleaved rounds of 1 s per row\n`);
   console.log('| in flight | operation | per second | ratio to peer |');
   console.log('| --: | --- | --: | --: |');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -15,7 +15,7 @@ import {
   UnsupportedSchemaVersionError,
 } from './errors.ts';
 import * as idempotency from './idempotency.ts';
-import { JobContext } from './job-context.ts';
+import { type BatchEnvironment, JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
 import { BatchScope } from './micro-batcher.ts';
@@ -40,8 +40,8 @@ type Outcome =
 interface RecordState {
   readonly record: SQSRecord;
   readonly receiveCount: number;
-  /** The batch's micro-batchers, when the consumer has any. */
-  readonly scope: BatchScope | undefined;
+  /** What the records of the batch share (stage, logger, Lambda context, pressure, micro-batchers). */
+  readonly batch: BatchEnvironment;
   /** The tenant slot the record holds while it runs (tenant bulkhead). */
   lease?: TenantLease;
   job?: JobEnvelope;
@@ -54,11 +54,17 @@ export async function runBatch(
   records: readonly SQSRecord[],
   context: Context,
 ): Promise<SQSBatchResponse> {
-  const scope = config.batchers ? new BatchScope(config.batchers) : undefined;
+  const batch: BatchEnvironment = {
+    stage: config.stage,
+    logger: config.logger,
+    lambdaContext: context,
+    pressure: config.pressure,
+    scope: config.batchers ? new BatchScope(config.batchers) : undefined,
+  };
   const states: RecordState[] = records.map((record) => ({
     record,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-    scope,
+    batch,
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
@@ -174,13 +180,9 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   const ctx = new JobContext({
     job,
     receiveCount: state.receiveCount,
-    stage: config.stage,
     messageId: state.record.messageId,
     messageGroupId: state.record.attributes.MessageGroupId,
-    logger: config.logger,
-    lambdaContext: context,
-    pressure: config.pressure,
-    scope: state.scope,
+    batch: state.batch,
   });
 
   let owner: string | undefined;
@@ -207,17 +209,17 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     });
   }
   const started = performance.now();
-  state.scope?.recordStarted();
+  state.batch.scope?.recordStarted();
   try {
     const pending = config.handler(parsed.data, ctx);
     // A synchronous handler costs no extra microtask.
     if (pending !== undefined) await pending;
-    if (state.scope) ctx.endRun();
+    if (state.batch.scope) ctx.endRun();
     if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
-    if (state.scope) ctx.endRun();
+    if (state.batch.scope) ctx.endRun();
     if (owner !== undefined && key !== undefined && config.idempotency) {
       await idempotency.release(config.idempotency.store, key, owner);
     }

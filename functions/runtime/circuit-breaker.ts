@@ -54,7 +54,7 @@ export interface BreakerState {
   readonly windowStartMs: number;
   readonly calls: number;
   readonly failures: number;
-  /** When it last opened, epoch ms (open, half-open). */
+  /** When it last opened (open), or when its current round of probes began (half-open); epoch ms. */
   readonly openedAtMs: number;
   /** Probes let through since half-open began. */
   readonly probes: number;
@@ -105,9 +105,18 @@ export function breakerTransition(
     if (state.status === 'closed') return unchanged(true);
     if (state.status === 'open') {
       if (nowMs < state.openedAtMs + settings.openSeconds * 1000) return unchanged(false);
-      return { state: { ...state, status: 'half-open', probes: 1, probeSuccesses: 0 }, admitted: true, changed: true };
+      return {
+        state: { ...state, status: 'half-open', openedAtMs: nowMs, probes: 1, probeSuccesses: 0 },
+        admitted: true,
+        changed: true,
+      };
     }
-    if (state.probes >= settings.halfOpenProbes) return unchanged(false);
+    if (state.probes >= settings.halfOpenProbes) {
+      // Probes that never reported (their container died, or they failed on bad data, which says nothing about the
+      // downstream) would hold the breaker half-open forever: after another openSeconds a new round of probes starts.
+      if (nowMs < state.openedAtMs + settings.openSeconds * 1000) return unchanged(false);
+      return { state: { ...state, openedAtMs: nowMs, probes: 1 }, admitted: true, changed: true };
+    }
     return { state: { ...state, probes: state.probes + 1 }, admitted: true, changed: true };
   }
   if (event.successes === 0 && event.failures === 0) return unchanged(false);
@@ -131,6 +140,18 @@ export function breakerTransition(
     return { state: opened(), admitted: false, changed: true };
   }
   return { state: { ...base, calls, failures }, admitted: false, changed: true };
+}
+
+/**
+ * Whether the breaker holds the stage back entirely (open, its open period still running): what the valve and the
+ * local poller pause the stage's event source for. Half-open does not block: probes must be able to arrive.
+ *
+ * @example
+ * const state = await readBreaker(dynamo, table, pipeline, stage);
+ * const enabled = !breakerBlocks(state, settings, Date.now());
+ */
+export function breakerBlocks(state: BreakerState, settings: BreakerSettings, nowMs: number): boolean {
+  return state.status === 'open' && nowMs < state.openedAtMs + settings.openSeconds * 1000;
 }
 
 /** Seconds until an open breaker allows probes (at least 1), for a deferral's delay. */
@@ -206,8 +227,8 @@ export class CircuitBreaker {
   private pendingRead: Promise<BreakerState> | undefined;
   private successes = 0;
   private failures = 0;
-  /** Whether a record was held back since the last {@link CircuitBreaker.flush} (the BreakerOpen metric). */
-  private held = false;
+  /** Records held back since the last {@link CircuitBreaker.flush} (the BreakerOpen metric). */
+  private held = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.options = options;
@@ -225,12 +246,12 @@ export class CircuitBreaker {
     const state = await this.view(now);
     if (state.status === 'closed') return undefined;
     if (state.status === 'open' && now < state.openedAtMs + this.settings.openSeconds * 1000) {
-      this.held = true;
+      this.held++;
       return breakerRetryAfterSeconds(state, this.settings, now);
     }
     const step = await this.apply({ type: 'admit' }, now);
     if (step.admitted) return undefined;
-    this.held = true;
+    this.held++;
     return step.state.status === 'open'
       ? breakerRetryAfterSeconds(step.state, this.settings, now)
       : Math.max(1, Math.min(5, this.settings.openSeconds));
@@ -242,10 +263,10 @@ export class CircuitBreaker {
     else this.failures++;
   }
 
-  /** Writes the outcomes counted since the last flush; returns whether a record was held back meanwhile. */
-  async flush(): Promise<boolean> {
+  /** Writes the outcomes counted since the last flush; returns how many records were held back meanwhile. */
+  async flush(): Promise<number> {
     const held = this.held;
-    this.held = false;
+    this.held = 0;
     const successes = this.successes;
     const failures = this.failures;
     this.successes = 0;

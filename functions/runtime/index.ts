@@ -12,6 +12,7 @@ export {
   type BreakerState,
   type BreakerStatus,
   type BreakerStep,
+  breakerBlocks,
   breakerKey,
   breakerRetryAfterSeconds,
   breakerTransition,
@@ -19,7 +20,8 @@ export {
   DEFAULT_BREAKER,
   readBreaker,
 } from './circuit-breaker.ts';
-export { type ConsumerHandler, type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
+export { type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
+export type { ConsumerHandler, ConsumerMiddleware, ConsumerRequest } from './consumer-handler.ts';
 export {
   DEFAULT_DEFERRAL,
   DEFERRAL_ATTRIBUTES,

@@ -19,6 +19,16 @@ export interface ForwardOptions {
   readonly schemaVersion?: number;
 }
 
+/** What every record of one batch shares: made once per batch, so a record's context carries one reference to it. */
+export interface BatchEnvironment {
+  readonly stage: string;
+  readonly logger: Logger;
+  readonly lambdaContext: Context;
+  readonly pressure: PressureConfig;
+  /** The batch's micro-batchers, when the consumer has any. */
+  readonly scope: BatchScope | undefined;
+}
+
 /** What a handler learns about the job it runs, and what it can do besides succeed or throw. */
 export class JobContext {
   readonly jobId: string;
@@ -26,45 +36,48 @@ export class JobContext {
   readonly schemaVersion: number;
   /** Which receive of the message this is (1 on the first delivery). */
   readonly receiveCount: number;
-  readonly stage: string;
   readonly messageId: string;
   /** FIFO only. */
   readonly messageGroupId: string | undefined;
-  private readonly parentLogger: Logger;
+  private readonly shared: BatchEnvironment;
   private ownLogger: Logger | undefined;
-  readonly lambdaContext: Context;
-  private readonly pressure: PressureConfig;
-  private readonly scope: BatchScope | undefined;
-  /** Items this record is waiting for in micro-batchers. */
-  private pendingItems = 0;
-  private runEnded = false;
-  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
-  breakerRecorded = false;
+  /** What the pressure features track per record; made on first use, so a plain record pays one field. */
+  private progress: { pendingItems: number; runEnded: boolean; breakerRecorded: boolean } | undefined;
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
   forwarded: OutgoingMessage[] | undefined;
 
   constructor(args: {
     job: JobEnvelope;
     receiveCount: number;
-    stage: string;
     messageId: string;
     messageGroupId: string | undefined;
-    logger: Logger;
-    lambdaContext: Context;
-    pressure: PressureConfig;
-    scope: BatchScope | undefined;
+    batch: BatchEnvironment;
   }) {
     this.jobId = args.job.jobId;
     this.correlationId = args.job.correlationId ?? args.job.jobId;
     this.schemaVersion = args.job.schemaVersion;
     this.receiveCount = args.receiveCount;
-    this.stage = args.stage;
     this.messageId = args.messageId;
     this.messageGroupId = args.messageGroupId;
-    this.parentLogger = args.logger;
-    this.lambdaContext = args.lambdaContext;
-    this.pressure = args.pressure;
-    this.scope = args.scope;
+    this.shared = args.batch;
+  }
+
+  /** The stage's name. */
+  get stage(): string {
+    return this.shared.stage;
+  }
+
+  /** The Lambda context of the invocation. */
+  get lambdaContext(): Context {
+    return this.shared.lambdaContext;
+  }
+
+  private get pressure(): PressureConfig {
+    return this.shared.pressure;
+  }
+
+  private get scope(): BatchScope | undefined {
+    return this.shared.scope;
   }
 
   /**
@@ -87,20 +100,32 @@ export class JobContext {
     return { add: (item: Item) => this.addTo(gatherer, item) as Promise<Result> };
   }
 
+  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
+  get breakerRecorded(): boolean {
+    return this.progress?.breakerRecorded === true;
+  }
+
+  private tracked(): { pendingItems: number; runEnded: boolean; breakerRecorded: boolean } {
+    this.progress ??= { pendingItems: 0, runEnded: false, breakerRecorded: false };
+    return this.progress;
+  }
+
   /** Tells the batch's micro-batchers this record's handler is done (once; the runtime calls it). */
   endRun(): void {
-    if (this.scope === undefined || this.runEnded) return;
-    this.runEnded = true;
+    const progress = this.tracked();
+    if (this.scope === undefined || progress.runEnded) return;
+    progress.runEnded = true;
     this.scope.recordEnded();
   }
 
   private async addTo(gatherer: Gatherer<unknown, unknown>, item: unknown): Promise<unknown> {
     const scope = this.scope as BatchScope;
-    if (this.pendingItems++ === 0) scope.recordBlocked();
+    const progress = this.tracked();
+    if (progress.pendingItems++ === 0) scope.recordBlocked();
     try {
       return await gatherer.add(item);
     } finally {
-      if (--this.pendingItems === 0) scope.recordUnblocked();
+      if (--progress.pendingItems === 0) scope.recordUnblocked();
     }
   }
 
@@ -115,7 +140,7 @@ export class JobContext {
   get breaker(): { record(ok: boolean): void } {
     return {
       record: (ok: boolean) => {
-        this.breakerRecorded = true;
+        this.tracked().breakerRecorded = true;
         this.pressure.breaker?.record(ok);
       },
     };
@@ -141,7 +166,7 @@ export class JobContext {
 
   /** A logger whose lines carry the stage, job id and correlation id (made on first use: most records never log). */
   get logger(): Logger {
-    this.ownLogger ??= this.parentLogger.child({ jobId: this.jobId, correlationId: this.correlationId });
+    this.ownLogger ??= this.shared.logger.child({ jobId: this.jobId, correlationId: this.correlationId });
     return this.ownLogger;
   }
 

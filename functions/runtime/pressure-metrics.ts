@@ -1,19 +1,21 @@
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS } from '../../lib/definition/metrics.ts';
 import type { DeferralReason } from './errors.ts';
 
 /** What pressure did during one batch. */
 export interface PressureMetrics {
   /** Records deferred, by reason. */
   readonly deferred?: Partial<Record<DeferralReason, number>>;
-  /** 1 when the stage's circuit breaker held records back (open or out of half-open probes) in this batch, else 0. */
+  /** Records the stage's circuit breaker held back (open, or out of half-open probes). */
   readonly breakerOpen?: number;
   /** Limiter takes that had to wait for tokens. */
   readonly limiterWaits?: number;
 }
 
 /**
- * CloudWatch embedded metric format documents for pressure, in the `sluice` namespace: `Deferred` with dimensions
- * `Pipeline`, `Stage` and `Reason` (one document per reason: a document carries one value per dimension), and
- * `BreakerOpen` and `LimiterWait` with `Pipeline` and `Stage`
+ * CloudWatch embedded metric format documents for pressure, with the names of `lib/definition/metrics.ts` (what
+ * `PipelineMonitoring` reads): `Deferred` with dimensions `Pipeline`, `Stage` and `Reason` (one document per reason: a
+ * document carries one value per dimension), and the counts `BreakerOpen` (records held back by the breaker) and
+ * `LimiterWait` (takes that waited) with `Pipeline` and `Stage`
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
  * Only written for batches where pressure did something.
  */
@@ -23,7 +25,8 @@ export function pressureMetricDocuments(
   now = Date.now(),
 ): string[] {
   const documents: string[] = [];
-  const base = { Pipeline: dimensions.pipeline, Stage: dimensions.stage };
+  const { pipeline, stage, reason: reasonDimension } = METRIC_DIMENSIONS;
+  const base = { [pipeline]: dimensions.pipeline, [stage]: dimensions.stage };
   for (const [reason, count] of Object.entries(metrics.deferred ?? {})) {
     documents.push(
       JSON.stringify({
@@ -31,34 +34,35 @@ export function pressureMetricDocuments(
           Timestamp: now,
           CloudWatchMetrics: [
             {
-              Namespace: 'sluice',
-              Dimensions: [['Pipeline', 'Stage', 'Reason']],
-              Metrics: [{ Name: 'Deferred', Unit: 'Count' }],
+              Namespace: METRICS_NAMESPACE,
+              Dimensions: [[pipeline, stage, reasonDimension]],
+              Metrics: [{ Name: RUNTIME_METRICS.deferred, Unit: 'Count' }],
             },
           ],
         },
         ...base,
-        Reason: reason,
-        Deferred: count,
+        [reasonDimension]: reason,
+        [RUNTIME_METRICS.deferred]: count,
       }),
     );
   }
-  const gauges: { Name: string; Unit: string }[] = [];
+  const counts: { Name: string; Unit: string }[] = [];
   const values: Record<string, number> = {};
-  if (metrics.breakerOpen !== undefined) {
-    gauges.push({ Name: 'BreakerOpen', Unit: 'Count' });
-    values.BreakerOpen = metrics.breakerOpen;
+  for (const [name, value] of [
+    [RUNTIME_METRICS.breakerOpen, metrics.breakerOpen],
+    [RUNTIME_METRICS.limiterWait, metrics.limiterWaits],
+  ] as const) {
+    if (value !== undefined && value > 0) {
+      counts.push({ Name: name, Unit: 'Count' });
+      values[name] = value;
+    }
   }
-  if (metrics.limiterWaits !== undefined && metrics.limiterWaits > 0) {
-    gauges.push({ Name: 'LimiterWait', Unit: 'Count' });
-    values.LimiterWait = metrics.limiterWaits;
-  }
-  if (gauges.length > 0) {
+  if (counts.length > 0) {
     documents.push(
       JSON.stringify({
         _aws: {
           Timestamp: now,
-          CloudWatchMetrics: [{ Namespace: 'sluice', Dimensions: [['Pipeline', 'Stage']], Metrics: gauges }],
+          CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [[pipeline, stage]], Metrics: counts }],
         },
         ...base,
         ...values,

@@ -190,7 +190,11 @@ function resolveLimiters(
  * Counts a record's outcome in the breaker, unless the handler recorded its own: success, or a transient failure
  * (a downstream that failed); permanent failures (bad data) and pressure say nothing about the downstream.
  */
-export function recordBreakerOutcome(config: PressureConfig, ctx: { breakerRecorded: boolean }, error?: unknown): void {
+export function recordBreakerOutcome(
+  config: PressureConfig,
+  ctx: { readonly breakerRecorded: boolean },
+  error?: unknown,
+): void {
   if (config.breaker === undefined || ctx.breakerRecorded) return;
   if (error === undefined) {
     config.breaker.record(true);
@@ -209,9 +213,9 @@ export async function endBatch(context: DeferralContext): Promise<void> {
     limiterWaits += limiter.drainWaits();
   }
   const breaker = context.pressure.breaker;
-  const breakerOpen = breaker === undefined ? undefined : (await breaker.flush()) ? 1 : 0;
+  const breakerOpen = breaker === undefined ? 0 : await breaker.flush();
   const documents = pressureMetricDocuments(
-    { limiterWaits, ...(breakerOpen === undefined ? {} : { breakerOpen }) },
+    { limiterWaits, breakerOpen },
     { pipeline: context.pipeline, stage: context.stage },
   );
   if (documents.length > 0) {

@@ -27,6 +27,11 @@ import { DeferError, PermanentError } from './errors.ts';
  * one running behind only grants less. Lambda's clocks are kept by the Amazon Time Sync Service
  * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/set-time.html), so δ is well under a millisecond there.
  *
+ * Ceiling: one bucket is one item, and a DynamoDB partition takes at most 1,000 write units per second
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html), so one limiter
+ * answers at most about 1,000 takes per second across all containers (each take writes an item under 1 KB: one
+ * unit). Take tokens for a whole downstream call (`take(96)` before an embedding call of 96 texts), not per item.
+ *
  * Idle buckets expire by the table's TTL an hour after their last take: a missing item is a full bucket, which is
  * what an hour-idle bucket is anyway.
  */

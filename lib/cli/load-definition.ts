@@ -1,12 +1,10 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
-import { DocumentJob } from '../../functions/examples/schemas.ts';
 import type { Pipeline } from '../definition/index.ts';
-import { startExampleResources } from '../example/local-setup.ts';
-import { examplePipeline } from '../example/pipeline.ts';
 import type { LocalPipelineOptions } from '../local/local-pipeline.ts';
-import { UsageError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** A pipeline to run locally, with the schema its ingress validates. */
 export interface LocalDefinition {
@@ -21,15 +19,45 @@ export interface LocalDefinition {
  * `acceptSchema` export for the ingress.
  */
 export async function loadDefinition(modulePath: string | undefined): Promise<LocalDefinition> {
-  if (modulePath === undefined) {
-    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
+  if (modulePath === undefined) return exampleDefinition();
+  const absolute = resolve(modulePath);
+  if (!existsSync(absolute)) {
+    throw new UsageError(
+      `--pipeline ${modulePath}: no such file (looked for ${absolute}); pass the path of a module that exports 'pipeline'`,
+    );
   }
-  const module = (await import(pathToFileURL(resolve(modulePath)).href)) as {
-    pipeline?: Pipeline;
-    acceptSchema?: $ZodType;
-  };
+  let module: { pipeline?: Pipeline; acceptSchema?: $ZodType };
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as typeof module;
+  } catch (error) {
+    // A module that does not load (a syntax error, an import it cannot resolve): its own first line says why.
+    throw new CliError(`--pipeline ${modulePath} does not load: ${String((error as Error).message).split('\n')[0]}`, {
+      cause: error,
+    });
+  }
   if (!module.pipeline || !Array.isArray(module.pipeline.stages)) {
     throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);
   }
   return { pipeline: module.pipeline, ...(module.acceptSchema ? { acceptSchema: module.acceptSchema } : {}) };
+}
+
+/**
+ * The example pipeline of this repository. The published package leaves the example out, so there the user is told
+ * to pass --pipeline.
+ */
+async function exampleDefinition(): Promise<LocalDefinition> {
+  try {
+    const [{ examplePipeline }, { DocumentJob }, { startExampleResources }] = await Promise.all([
+      import('../example/pipeline.ts'),
+      import('../../functions/examples/schemas.ts'),
+      import('../example/local-setup.ts'),
+    ]);
+    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new UsageError(
+      "--pipeline MODULE is required: the path of a module that exports 'pipeline' (a definePipeline result)",
+      { cause: error },
+    );
+  }
 }

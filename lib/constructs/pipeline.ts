@@ -1,4 +1,5 @@
 import { Annotations, Duration, NestedStack, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
@@ -12,6 +13,7 @@ import { ControlTable } from './control-table.ts';
 import { InvalidPropsError } from './errors.ts';
 import { JobTables } from './job-tables.ts';
 import { PipelineIngress } from './pipeline-ingress.ts';
+import { PipelineMonitoring } from './pipeline-monitoring.ts';
 import { PipelineValve } from './pipeline-valve.ts';
 import { Stage } from './stage.ts';
 
@@ -68,6 +70,8 @@ export class Pipeline extends Construct {
   readonly valve?: PipelineValve;
   /** The HTTP ingress (API, low lane, overflow and drainer), when the definition has an `ingress` section. */
   readonly ingress?: PipelineIngress;
+  /** Alarms (one composite notifying `alarmTopic`), dashboard and the stack outputs `sluice status --stack` reads. */
+  readonly monitoring: PipelineMonitoring;
   private readonly stagesByName = new Map<string, Stage>();
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -170,6 +174,30 @@ export class Pipeline extends Construct {
         for (const queue of downstream) queue.grant(authorizer, 'sqs:GetQueueAttributes');
       }
     }
+    this.monitoring = this.monitor(definition, nested);
+  }
+
+  private monitor(definition: PipelineDefinition, nested: boolean): PipelineMonitoring {
+    const accessLogGroup = this.ingress?.api.node.tryFindChild('AccessLogs') as logs.ILogGroup | undefined;
+    return new PipelineMonitoring(this, 'Monitoring', {
+      pipelineName: definition.name,
+      topic: this.alarmTopic,
+      stages: definition.stages.map((resolved) => {
+        const stage = this.stage(resolved.name);
+        return {
+          name: resolved.name,
+          queue: stage.queue,
+          function: stage.consumer.function,
+          ageSlo: Duration.seconds(resolved.flow.ageSloSeconds),
+          existingAlarms: [stage.alarms.ageOfOldestMessageAlarm, stage.alarms.deadLetterQueueAlarm].concat(
+            stage.alarms.depthAlarm ? [stage.alarms.depthAlarm] : [],
+          ),
+          ...(nested ? { alarmScope: stage } : {}),
+        };
+      }),
+      ...(this.ingress && accessLogGroup ? { ingress: { api: this.ingress.api.api, accessLogGroup } } : {}),
+      ...(this.tables?.jobTable ? { jobTable: this.tables.jobTable } : {}),
+    });
   }
 
   /** The stages in the definition's order. */

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import {
   type BreakerSettings,
+  breakerBlocks,
   breakerTransition,
   closedBreaker,
   readBreaker,
@@ -59,10 +60,25 @@ describe('breakerTransition (pure)', () => {
     expect(two.state).toMatchObject({ status: 'closed', calls: 0, failures: 0, windowStartMs: 10_600 });
   });
 
+  it('starts a new round of probes when the last round never reported, after openSeconds', () => {
+    const exhausted = { ...closedBreaker(0), status: 'half-open' as const, openedAtMs: 10_000, probes: 2 };
+    expect(breakerTransition(exhausted, { type: 'admit' }, settings, 19_999).admitted).toBe(false);
+    const round = breakerTransition(exhausted, { type: 'admit' }, settings, 20_000);
+    expect(round).toMatchObject({ admitted: true, state: { status: 'half-open', probes: 1, openedAtMs: 20_000 } });
+  });
+
   it('opens again when a half-open probe fails', () => {
     const halfOpen = { ...closedBreaker(0), status: 'half-open' as const, openedAtMs: 0, probes: 1 };
     const step = breakerTransition(halfOpen, { type: 'outcomes', successes: 0, failures: 1 }, settings, 12_000);
     expect(step.state).toMatchObject({ status: 'open', openedAtMs: 12_000 });
+  });
+
+  it('blocks polling only while open and inside its open period', () => {
+    const open = { ...closedBreaker(0), status: 'open' as const, openedAtMs: 0 };
+    expect(breakerBlocks(open, settings, 9_999)).toBe(true);
+    expect(breakerBlocks(open, settings, 10_000)).toBe(false);
+    expect(breakerBlocks({ ...open, status: 'half-open' }, settings, 1)).toBe(false);
+    expect(breakerBlocks(closedBreaker(0), settings, 1)).toBe(false);
   });
 
   it('ignores late outcomes while open', () => {
@@ -137,7 +153,7 @@ describe('circuit breaker shared by two containers', () => {
       'breaker-open',
     ]);
     // AND container B's metrics say the breaker held records back
-    expect(lines.b.some((line) => line.includes('"BreakerOpen":1'))).toBe(true);
+    expect(lines.b.some((line) => line.includes('"BreakerOpen":2'))).toBe(true);
     expect(lines.b.some((line) => line.includes('"Reason":"breaker-open"') && line.includes('"Deferred":2'))).toBe(
       true,
     );

@@ -42,6 +42,8 @@ describe('pressure metrics (EMF)', () => {
       BreakerOpen: 1,
       LimiterWait: 4,
     });
-    expect(pressureMetricDocuments({ limiterWaits: 0 }, { pipeline: 'docs', stage: 'embed' })).toEqual([]);
+    expect(pressureMetricDocuments({ limiterWaits: 0, breakerOpen: 0 }, { pipeline: 'docs', stage: 'embed' })).toEqual(
+      [],
+    );
   });
 });
