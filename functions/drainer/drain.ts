@@ -3,12 +3,12 @@ import {
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
-  SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
+import { sendEntries } from '../runtime/sqs-actions.ts';
 
 /**
  * The overflow drainer: moves parked requests from the overflow queue back into the stage's queue, at most
@@ -16,7 +16,7 @@ import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
  * than the room left under the watermark, so draining cannot push the stage back into shedding (hysteresis: the
  * ingress parks from the hard limit, the drainer refills only far below it).
  *
- * Nothing is lost: a message is deleted from the overflow queue only after `SendMessageBatch` reported it sent. A
+ * Nothing is lost: a message is deleted from the overflow queue only after SQS reported it sent. A
  * failed send leaves it on the overflow queue, visible again after its visibility timeout; a failed delete after a
  * successful send delivers it twice, which the runtime's idempotency absorbs (at-least-once).
  */
@@ -188,17 +188,17 @@ async function moveBatch(
   const sent: Message[] = [];
   let sendFailures = 0;
   for (const [queueUrl, entries] of byTarget) {
-    try {
-      const result = await options.sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries.map(({ entry }) => entry) }),
-      );
-      const ok = new Set((result.Successful ?? []).map((success) => success.Id));
-      for (const { entry, message } of entries) {
-        if (ok.has(entry.Id)) sent.push(message);
-        else sendFailures += 1;
-      }
-    } catch {
-      sendFailures += entries.length;
+    // Chunked by count and total size: ten messages of 200 KB are more than one SendMessageBatch may carry. Only the
+    // entries SQS reported sent are deleted; a failed one stays parked and is moved on a later round.
+    const failed = await sendEntries(
+      options.sqs,
+      queueUrl,
+      entries.map(({ entry }) => entry),
+      false,
+    );
+    for (const { entry, message } of entries) {
+      if (failed.has(entry.Id as string)) sendFailures += 1;
+      else sent.push(message);
     }
   }
   if (sent.length === 0) return { moved: 0, sendFailures, deleteFailures: 0 };

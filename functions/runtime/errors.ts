@@ -90,6 +90,18 @@ export class MessageGroupBlockedError extends TransientError {
   }
 }
 
+/**
+ * A DynamoDB call of the runtime's own bookkeeping (the idempotency key, the job's status) failed. Always transient,
+ * whatever DynamoDB answered (a missing table is a 4xx too): the record is retried, and the rest of the batch goes on.
+ */
+export class JobStateStoreError extends TransientError {
+  constructor(action: string, cause: unknown) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`Could not ${action} in DynamoDB (${reason}); the record will be retried.`, { cause });
+    this.name = 'JobStateStoreError';
+  }
+}
+
 /** The consumer was configured wrongly (an option out of range, a required URL missing). Thrown at module load. */
 export class ConsumerConfigurationError extends SluiceRuntimeError {
   constructor(message: string, options?: ErrorOptions) {

@@ -37,6 +37,7 @@ export {
   type FailureKind,
   InvocationTimeRunningOutError,
   JobInProgressError,
+  JobStateStoreError,
   MalformedMessageError,
   MessageGroupBlockedError,
   PermanentError,

@@ -110,6 +110,11 @@ export class JobContext {
     return this.progress;
   }
 
+  /** Tells the batch's micro-batchers this record's handler started (the runtime calls it). */
+  startRun(): void {
+    this.scope?.recordStarted();
+  }
+
   /** Tells the batch's micro-batchers this record's handler is done (once; the runtime calls it). */
   endRun(): void {
     const progress = this.tracked();

@@ -39,12 +39,9 @@ export function createLogger(
     if (LOG_LEVELS.indexOf(lineLevel) < threshold) {
       return;
     }
-    sink(
-      JSON.stringify(
-        { timestamp: new Date().toISOString(), level: lineLevel, message, ...fields, ...extra },
-        errorReplacer,
-      ),
-    );
+    const line = { timestamp: isoNow(), level: lineLevel, message, ...fields, ...extra };
+    // A replacer takes JSON.stringify off its fast path (a third of a line's cost): use it only for a line with an Error.
+    sink(hasError(extra) || hasError(fields) ? JSON.stringify(line, errorReplacer) : JSON.stringify(line));
   };
   return {
     debug: (message, extra) => write('DEBUG', message, extra),
@@ -55,9 +52,32 @@ export function createLogger(
   };
 }
 
+let lastMs = 0;
+let lastIso = '';
+
+/** The time as ISO 8601, formatted once per millisecond: lines of one batch share most of their timestamps. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
 function levelFromEnvironment(): LogLevel {
   const value = process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase();
   return (LOG_LEVELS as readonly string[]).includes(value ?? '') ? (value as LogLevel) : 'INFO';
+}
+
+/** Whether a field holds an Error, or an object or array that may hold one (which the replacer turns into name and message). */
+function hasError(values: LogFields | undefined): boolean {
+  if (values === undefined) return false;
+  for (const key in values) {
+    const value = values[key];
+    if (typeof value === 'object' && value !== null) return true;
+  }
+  return false;
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -352,9 +352,13 @@ export interface HeldRecord {
   readonly jobId: string | undefined;
 }
 
-/** What became of a held record: sent again (report it done), or to be failed like any other record. */
+/**
+ * What became of a held record: sent again (report it done), released in place with the deferral's delay (it could
+ * not be sent again), or failed for good (deferred `maxDeferrals` times).
+ */
 export type DeferralResult =
   | { readonly kind: 'deferred' }
+  | { readonly kind: 'released'; readonly error: Error; readonly retryAfterSeconds: number }
   | { readonly kind: 'failed'; readonly error: Error; readonly permanent: boolean; readonly retryAfterSeconds: number };
 
 /**
@@ -384,7 +388,7 @@ export async function deferRecords(
       continue;
     }
     if (!canResend(record)) {
-      results[index] = { kind: 'failed', error, permanent: false, retryAfterSeconds: delaySeconds };
+      results[index] = { kind: 'released', error, retryAfterSeconds: delaySeconds };
       continue;
     }
     toSend.push({ index, deferral: { record, reason: error.reason, delaySeconds, deferrals } });
@@ -402,7 +406,7 @@ export async function deferRecords(
         jobId: held[index]?.jobId,
         reason: error.reason,
       });
-      results[index] = { kind: 'failed', error, permanent: false, retryAfterSeconds: deferral.delaySeconds };
+      results[index] = { kind: 'released', error, retryAfterSeconds: deferral.delaySeconds };
       return;
     }
     results[index] = { kind: 'deferred' };
@@ -417,7 +421,7 @@ export async function deferRecords(
     });
   });
   for (const [index, result] of results.entries()) {
-    if (result.kind === 'failed' && result.error instanceof PressureError) {
+    if (result.kind === 'released') {
       const reason = (held[index] as HeldRecord).error.reason;
       byReason[reason] = (byReason[reason] ?? 0) + 1;
     }

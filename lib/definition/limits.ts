@@ -27,6 +27,12 @@ export const SQS_LIMITS = {
   queueNameLength: { min: 1, max: 80 },
   /** Messages a single ReceiveMessage / SendMessageBatch / DeleteMessageBatch call handles. */
   batchEntries: { min: 1, max: 10 },
+  /**
+   * Payload of one SendMessageBatch call: the sum of its messages' sizes (body plus every attribute's name, data type
+   * and value), the same 1 MiB as one message
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html).
+   */
+  batchPayloadBytes: { min: 0, max: 1024 * 1024 },
 } as const satisfies Record<string, Range>;
 
 /** AWS Lambda quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) and SQS event source mapping rules. */

@@ -171,6 +171,34 @@ describe('overflow drainer on the embedded SQS engine', () => {
     expect(await depth(sqs, overflowQueueUrl)).toBe(1);
   });
 
+  it('moves six 200 KB messages, more than one SendMessageBatch may carry', async () => {
+    // SendMessageBatch carries at most 10 entries and 1 MiB in total (the sum of the messages' sizes)
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html); the engine
+    // refuses a larger call as BatchRequestTooLong, as SQS does.
+    // GIVEN six parked messages of 200 KB (1.2 MB together)
+    const sqs = localSqsClient();
+    const overflowQueueUrl = await createQueue(sqs, 'drain-overflow');
+    const queueUrl = await createQueue(sqs, 'drain-main');
+    const large = Array.from({ length: 6 }, (_, index) => JSON.stringify({ n: index, pad: 'x'.repeat(200_000) }));
+    for (const body of large) await fillQueue(sqs, overflowQueueUrl, 1, body);
+
+    // WHEN
+    const report = await drainOverflow({
+      sqs,
+      overflowQueueUrl,
+      queueUrl,
+      ratePerSecond: 100,
+      lowWatermark: 1000,
+      maxDurationMs: 60_000,
+      ...virtualClock(),
+    });
+
+    // THEN all six moved and none is left parked
+    expect(report).toMatchObject({ moved: 6, sendFailures: 0, deleteFailures: 0, stoppedBecause: 'empty' });
+    expect(await bodies(sqs, queueUrl)).toEqual([...large].sort());
+    expect(await depth(sqs, overflowQueueUrl)).toBe(0);
+  });
+
   it('returns low-priority envelopes to the low lane', async () => {
     // GIVEN
     const sqs = localSqsClient();
