@@ -4,6 +4,9 @@ import { UsageError } from './errors.ts';
 /**
  * The shape every `sluice` command has: its flags with their help text, and the function that runs it. `main` parses
  * the flags (strictly), answers `--help`/`-h` from this description, and turns errors into one line and an exit code.
+ * A new command is a `defineCommand(...)` in its own `lib/cli/<name>.ts`, added to `COMMANDS` in `main.ts`; the CLI
+ * tests then check its help. Throw `UsageError` for a bad flag value (exit 2) and `CliError` for a failure the user can
+ * fix (exit 1), each with one sentence that says what to do.
  *
  * @example
  * export const statusCommand = defineCommand({

@@ -4,6 +4,12 @@ import { defineCommand } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 import { loadDefinition } from './load-definition.ts';
 
+/**
+ * Worker threads per function in `sluice dev`: one V8 heap per function keeps a long-running dev server's memory
+ * bounded (BENCHMARKS.md, "dev server memory"), at the cost of concurrent invocations sharing module state.
+ */
+export const DEV_ISOLATES_PER_FUNCTION = 1;
+
 /** `sluice dev`: the pipeline on this machine until Ctrl-C. */
 export const devCommand = defineCommand({
   name: 'dev',
@@ -33,12 +39,20 @@ export const devCommand = defineCommand({
       default: 'in memory',
     },
     verbose: { type: 'boolean', description: "print the handlers' console output" },
+    isolates: {
+      type: 'string',
+      value: 'N',
+      description:
+        "worker threads each function's concurrent invocations share (each holds the handler's modules: 30–50 MB); 0 gives every execution environment its own, as on Lambda",
+      default: String(DEV_ISOLATES_PER_FUNCTION),
+    },
   },
   examples: ['sluice dev', 'sluice dev --port 3000 --pipeline ./pipeline.ts --data .sluice'],
   run: dev,
 });
 
 async function dev(values: {
+  isolates: string | undefined;
   port: string | undefined;
   pipeline: string | undefined;
   data: string | undefined;
@@ -48,6 +62,10 @@ async function dev(values: {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new UsageError(`--port must be an integer between 0 and 65535, but '${values.port}' was provided`);
   }
+  const isolates = values.isolates === undefined ? DEV_ISOLATES_PER_FUNCTION : Number(values.isolates);
+  if (!Number.isInteger(isolates) || isolates < 0 || isolates > 1_000) {
+    throw new UsageError(`--isolates must be an integer between 0 and 1000, but '${values.isolates}' was provided`);
+  }
   const definition = await loadDefinition(values.pipeline);
   // Before the engines start (seconds for DynamoDB Local): a busy port is the commonest reason dev cannot run.
   if (port !== 0) await assertPortFree(port);
@@ -56,6 +74,7 @@ async function dev(values: {
     ingressPort: port,
     showHandlerOutput: values.verbose,
     dashboard: true,
+    ...(isolates > 0 ? { maxIsolatesPerFunction: isolates } : {}),
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
     ...(definition.resources ? { resources: definition.resources } : {}),
   });

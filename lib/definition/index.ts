@@ -32,7 +32,6 @@ export { PipelineDefinitionError, SpecError } from './errors.ts';
 export {
   BackpressureSettingsSchema,
   IngressClientSchema,
-  type IngressInput,
   IngressSettingsSchema,
   OverflowSettingsSchema,
   PrioritySettingsSchema,
@@ -52,12 +51,29 @@ export {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './limits.ts';
 export { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS, type RuntimeMetricName } from './metrics.ts';
+export type {
+  BackpressureSettingsInput,
+  BreakerSettingsInput,
+  ConsumerSettingsInput,
+  DownstreamSettingsInput,
+  FlowSettingsInput,
+  IdempotencySettingsInput,
+  IngressClientInput,
+  IngressInput,
+  JobStatusSettingsInput,
+  OverflowSettingsInput,
+  PipelineInput,
+  PrioritySettingsInput,
+  QueueSettingsInput,
+  QuotaSettingsInput,
+  StageInput,
+  TenantSettingsInput,
+  ThrottleSettingsInput,
+} from './pipeline-input.ts';
 export {
   BreakerSettingsSchema,
   DownstreamSettingsSchema,
-  type PipelineInput,
   PipelineSchema,
-  type StageInput,
   StageSchema,
   TenantSettingsSchema,
 } from './pipeline-schema.ts';

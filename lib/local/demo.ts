@@ -13,6 +13,13 @@ import { startLocalPipeline } from './local-pipeline.ts';
  * offered = accepted + rejected, accepted = completed + dead-lettered + queued, lost = what is left over.
  */
 
+/**
+ * Requests the demo's load generator keeps outstanding at most. It is also the bound on how far depth can pass the
+ * limit with backpressure: every admitted request saw a depth under the limit, and at most this many can be between
+ * their depth check and their enqueue at once.
+ */
+export const DEMO_MAX_IN_FLIGHT = 1_024;
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   readonly engines: Engines;
@@ -178,7 +185,7 @@ async function runOnce(
       ],
       body: (n) => ({ n }),
       follow: false,
-      maxInFlight: 1_024,
+      maxInFlight: DEMO_MAX_IN_FLIGHT,
       stopWhen: async () => recoveredAt !== undefined,
       // The load does not follow jobs here; the stage's poller counts the records it completed (deleted) so far.
       onProgress: (progress) =>

@@ -6,7 +6,19 @@
  * const local = await startLocalPipeline(pipeline);
  * console.log(local.ingress.url);
  */
-export { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
+export {
+  type Engines,
+  LOCAL_CREDENTIALS,
+  LOCAL_ENGINE_PACKAGES,
+  type StartEnginesOptions,
+  startEngines,
+} from './engines.ts';
+export {
+  EndpointUnreachableError,
+  LocalRuntimeError,
+  MissingEngineError,
+  UnsupportedNodeError,
+} from './errors.ts';
 export { EventSourcePoller, type EventSourcePollerOptions, failedIds } from './event-source-poller.ts';
 export { type IngressServer, type IngressServerOptions, startIngressServer } from './ingress-server.ts';
 export { type InvocationResult, LocalFunction, type LocalFunctionOptions } from './local-function.ts';

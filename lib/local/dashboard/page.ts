@@ -18,9 +18,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   figure { margin: 0; }
   figcaption { font-size: 12px; color: #555; display: flex; justify-content: space-between; }
   figcaption b { color: #1d2433; }
-  svg { width: 100%; height: 60px; background: #fbfbfd; border: 1px solid #eef0f4; }
+  .plot { display: flex; gap: 4px; }
+  .y { display: flex; flex-direction: column; justify-content: space-between; font-size: 10px; color: #777; text-align: right; min-width: 28px; height: 60px; }
+  svg { flex: 1; height: 60px; background: #fbfbfd; border-left: 1px solid #99a; border-bottom: 1px solid #99a; }
+  .x { display: flex; justify-content: space-between; font-size: 10px; color: #777; margin-left: 32px; }
+  .legend { font-size: 11px; color: #555; }
+  .legend i { display: inline-block; width: 10px; height: 3px; margin: 0 4px 2px 8px; vertical-align: middle; }
+  .legend i:first-child { margin-left: 0; }
   polyline { fill: none; stroke: #2f6fed; stroke-width: 1.5; }
   polyline.second { stroke: #e0803a; }
+  .legend i.first { background: #2f6fed; }
+  .legend i.second { background: #e0803a; }
 </style>
 </head>
 <body>
@@ -28,14 +36,16 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div id="ingress">waiting for the first sample…</div>
 <div id="consumers"></div>
 <script>
+// [metric, title with the y-axis unit, legend of the series, first series, second series]
 const CHARTS = [
-  ['depth', 'depth (waiting / in flight)', (s) => s.depth, (s) => s.inFlight],
-  ['age', 'oldest age (s)', (s) => s.oldestAgeSeconds],
-  ['rate', 'in / out per second', (s) => s.inPerSecond, (s) => s.outPerSecond],
-  ['retries', 'retries per second', (s) => s.retriesPerSecond],
-  ['dlq', 'dead-lettered', (s) => s.deadLettered],
-  ['latency', 'latency p50 / p99 (ms)', (s) => s.latencyP50Ms ?? 0, (s) => s.latencyP99Ms ?? 0],
+  ['depth', 'depth (messages)', ['waiting', 'in flight'], (s) => s.depth, (s) => s.inFlight],
+  ['age', 'oldest age (s)', ['oldest message'], (s) => s.oldestAgeSeconds],
+  ['rate', 'records per second', ['in', 'out'], (s) => s.inPerSecond, (s) => s.outPerSecond],
+  ['retries', 'retries per second', ['retried records'], (s) => s.retriesPerSecond],
+  ['dlq', 'dead-lettered (messages)', ['in the DLQ'], (s) => s.deadLettered],
+  ['latency', 'latency (ms)', ['p50', 'p99'], (s) => s.latencyP50Ms ?? 0, (s) => s.latencyP99Ms ?? 0],
 ];
+// One sample a second: the x axis spans the last WINDOW seconds.
 const WINDOW = 120;
 function section(name) {
   let element = document.getElementById('consumer-' + name);
@@ -44,12 +54,22 @@ function section(name) {
   element.id = 'consumer-' + name;
   element.innerHTML = '<h2></h2><div class="charts"></div>';
   element.querySelector('h2').textContent = name;
-  for (const [metric, label] of CHARTS) {
+  for (const [metric, label, legend] of CHARTS) {
     const figure = document.createElement('figure');
     figure.dataset.metric = metric;
     figure.dataset.consumer = name;
-    figure.innerHTML = '<figcaption><span></span><b></b></figcaption><svg viewBox="0 0 ' + WINDOW + ' 60" preserveAspectRatio="none"><polyline class="first"/><polyline class="second"/></svg>';
+    figure.innerHTML = '<figcaption><span></span><b></b></figcaption>'
+      + '<div class="plot"><div class="y"><span class="ymax"></span><span>0</span></div>'
+      + '<svg viewBox="0 0 ' + WINDOW + ' 60" preserveAspectRatio="none" role="img"><polyline class="first"/><polyline class="second"/></svg></div>'
+      + '<div class="x"><span>−' + WINDOW + ' s</span><span>now</span></div><div class="legend"></div>';
     figure.querySelector('span').textContent = label;
+    figure.querySelector('svg').setAttribute('aria-label', label + ' over the last ' + WINDOW + ' seconds');
+    const legendElement = figure.querySelector('.legend');
+    legend.forEach((series, index) => {
+      const swatch = document.createElement('i');
+      swatch.className = index === 0 ? 'first' : 'second';
+      legendElement.append(swatch, series + (index < legend.length - 1 ? ' ' : ''));
+    });
     element.querySelector('.charts').appendChild(figure);
   }
   document.getElementById('consumers').appendChild(element);
@@ -66,10 +86,11 @@ function draw(metrics) {
   for (const [name, all] of Object.entries(metrics.consumers)) {
     const samples = all.slice(-WINDOW);
     const element = section(name);
-    for (const [metric, , first, second] of CHARTS) {
+    for (const [metric, , , first, second] of CHARTS) {
       const figure = element.querySelector('figure[data-metric="' + metric + '"]');
       const values = samples.flatMap((sample) => [first(sample), second ? second(sample) : 0]);
       const max = Math.max(1, ...values);
+      figure.querySelector('.ymax').textContent = String(Math.round(max * 10) / 10);
       figure.querySelector('polyline.first').setAttribute('points', points(samples, first, max));
       figure.querySelector('polyline.second').setAttribute('points', second ? points(samples, second, max) : '');
       const last = samples[samples.length - 1];
