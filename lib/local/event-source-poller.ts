@@ -53,6 +53,8 @@ export class EventSourcePoller {
     peakConcurrency: 0,
     /** Times the mapping was paused. */
     pauses: 0,
+    /** Receives or deletes that failed (SQS unreachable); polling goes on. */
+    receiveErrors: 0,
   };
   private running = false;
   private paused = false;
@@ -167,7 +169,15 @@ export class EventSourcePoller {
         await this.resumed;
         continue;
       }
-      const batch = await this.gather();
+      let batch: Message[];
+      try {
+        batch = await this.gather();
+      } catch {
+        // SQS unreachable (an engine restart, a network fault): the event source mapping keeps polling; so does this.
+        this.stats.receiveErrors++;
+        await sleep(1_000);
+        continue;
+      }
       if (batch.length === 0) {
         if (this.active > INITIAL_CONCURRENCY || this.active > this.limit) {
           // An empty queue: scale back towards the initial pollers.
@@ -180,6 +190,9 @@ export class EventSourcePoller {
       this.stats.peakConcurrency = Math.max(this.stats.peakConcurrency, this.busy);
       try {
         await this.process(batch);
+      } catch {
+        // The deletes failed: the records come back after their visibility timeout, as on AWS.
+        this.stats.receiveErrors++;
       } finally {
         this.busy--;
       }

@@ -26,6 +26,11 @@ import {
 import { requestJsonSchema } from '../definition/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
 import { SendBatcher } from './send-batcher.ts';
+import {
+  escapeSupplementaryCharacters,
+  findRefusedCharacter,
+  refusedCharacterMessage,
+} from './sqs-message-characters.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /**
@@ -196,7 +201,12 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       client = clients.get(header(request, 'x-api-key') ?? '');
       if (!client) {
         stats.forbidden++;
-        return send(response, 403, { message: 'Forbidden' });
+        // API Gateway's body is `{ "message": "Forbidden" }`; the reason is added so a producer can tell what to fix.
+        return send(response, 403, {
+          message: 'Forbidden',
+          error: 'forbidden',
+          reason: `a missing or unknown API key: send the client's key in the x-api-key header`,
+        });
       }
     }
     if (!throttle.take() || (client && !client.bucket.take())) {
@@ -295,7 +305,14 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     const jobId = randomUUID();
     const correlationId = header(request, 'x-correlation-id') ?? jobId;
     const acceptedAt = Date.now();
-    const body = encodeJob({ jobId, schemaVersion, data, correlationId, acceptedAt, priority: lane });
+    const envelope = encodeJob({ jobId, schemaVersion, data, correlationId, acceptedAt, priority: lane });
+    // SQS refuses the whole message for one character outside its ranges; say which, instead of a 503 from the send.
+    const refused = findRefusedCharacter(envelope, data);
+    if (refused) {
+      stats.invalid++;
+      return send(response, 400, { error: 'invalid_request', message: refusedCharacterMessage(refused) });
+    }
+    const body = escapeSupplementaryCharacters(envelope);
     if (Buffer.byteLength(body) > limit) {
       stats.invalid++;
       return send(response, 413, {
@@ -305,22 +322,32 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     }
     if (options.jobTableName) {
       // Written before the send, so a status read right after the 202 finds the job (function-mode semantics).
-      await options.dynamo.send(
-        new PutItemCommand({
-          TableName: options.jobTableName,
-          Item: {
-            [JOB_TABLE.partitionKey]: { S: jobId },
-            state: { S: 'accepted' },
-            stage: { S: stage.name },
-            correlationId: { S: correlationId },
-            acceptedAt: { N: String(acceptedAt) },
-            updatedAt: { N: String(acceptedAt) },
-            attempts: { N: '0' },
-          },
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': JOB_TABLE.partitionKey },
-        }),
-      );
+      // DynamoDB unreachable: nothing is queued yet; the producer retries, as after a refused send.
+      const recorded = await options.dynamo
+        .send(
+          new PutItemCommand({
+            TableName: options.jobTableName,
+            Item: {
+              [JOB_TABLE.partitionKey]: { S: jobId },
+              state: { S: 'accepted' },
+              stage: { S: stage.name },
+              correlationId: { S: correlationId },
+              acceptedAt: { N: String(acceptedAt) },
+              updatedAt: { N: String(acceptedAt) },
+              attempts: { N: '0' },
+            },
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': JOB_TABLE.partitionKey },
+          }),
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      if (!recorded) {
+        stats.unavailable++;
+        return send(response, 503, { error: 'unavailable', retryAfterSeconds: 1 }, { 'retry-after': '1' });
+      }
     }
     const queueUrl =
       target === 'overflow' && options.overflowQueueUrl

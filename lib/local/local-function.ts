@@ -99,6 +99,8 @@ export class LocalFunction {
       const onExit = () => {
         clearTimeout(timer);
         environment.worker.off('message', onMessage);
+        // A dead environment is never reused; left in the pool it would count against the concurrency forever.
+        this.discard(environment);
         this.stats.errors++;
         resolve({
           status: 'error',

@@ -1,0 +1,41 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS } from '../../lib/local/engines.ts';
+import { startIngressServer } from '../../lib/local/ingress-server.ts';
+import { provisionPipeline } from '../../lib/local/provision.ts';
+import { type FaultPipelineOptions, faultPipeline } from './fault-pipeline.ts';
+
+/**
+ * The fault pipeline's ingress in a process of its own, so a fault can SIGKILL it mid-load (requests in flight, sends
+ * half done) and start it again on the same port. Reads its setup from FAULT_INGRESS (JSON) and prints `ready`.
+ */
+const setup = JSON.parse(process.env.FAULT_INGRESS as string) as FaultPipelineOptions & {
+  readonly sqsEndpoint: string;
+  readonly dynamoEndpoint: string;
+  readonly region: string;
+  readonly prefix: string;
+  readonly port: number;
+};
+const sqs = new SQSClient({
+  endpoint: setup.sqsEndpoint,
+  region: setup.region,
+  credentials: LOCAL_CREDENTIALS,
+  useQueueUrlAsEndpoint: false,
+});
+const dynamo = new DynamoDBClient({
+  endpoint: setup.dynamoEndpoint,
+  region: setup.region,
+  credentials: LOCAL_CREDENTIALS,
+});
+const pipeline = faultPipeline(setup);
+// Provisioning again finds the queues and tables the test created and reuses them.
+const provisioned = await provisionPipeline(pipeline, { sqs, dynamo, prefix: setup.prefix });
+await startIngressServer({
+  sqs,
+  dynamo,
+  stage: provisioned.stages.get('take') as NonNullable<ReturnType<typeof provisioned.stages.get>>,
+  ...(pipeline.ingress ? { ingress: pipeline.ingress } : {}),
+  jobTableName: provisioned.jobTableName as string,
+  port: setup.port,
+});
+process.stdout.write('ready\n');
