@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../lib/cli/main.ts';
+// Checks the Node version before loading anything: on an older Node the CLI's modules would fail to link with a stack
+// trace (node:sqlite), instead of saying what to install.
+import { unsupportedNodeMessage } from '../lib/cli/node-version.ts';
 
-process.exitCode = await main(process.argv.slice(2));
+const unsupported = unsupportedNodeMessage(process.versions.node);
+if (unsupported) {
+  console.error(unsupported);
+  process.exitCode = 1;
+} else {
+  const { main } = await import('../lib/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,21 +1,39 @@
-import { parseArgs } from 'node:util';
 import { formatDemo, runDemo } from '../local/demo.ts';
 import { startEngines } from '../local/engines.ts';
+import { defineCommand } from './command.ts';
 import { UsageError } from './errors.ts';
 
-/** `sluice demo [--json] [--overload-seconds N]`: the overload scenario with and without backpressure. */
-export async function demo(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { json: { type: 'boolean', default: false }, 'overload-seconds': { type: 'string' } },
-    strict: true,
-  });
+/** `sluice demo`: the overload scenario with and without backpressure. */
+export const demoCommand = defineCommand({
+  name: 'demo',
+  summary: 'overload a pipeline with and without backpressure, and check the ledger',
+  description: [
+    "Producers offer 2.5× the consumers' capacity for --overload-seconds, then 0.5× until the backlog is gone; once",
+    'with the depth check and once without. The ledger is read from the job table and the queues: offered = accepted',
+    '+ rejected, accepted = completed + dead-lettered + queued, and nothing lost. Exits 1 when it does not balance.',
+    'Both runs together take about 5 × --overload-seconds (the run without backpressure drains the longest backlog).',
+  ].join('\n'),
+  options: {
+    'overload-seconds': {
+      type: 'string',
+      value: 'N',
+      description: 'seconds at 2.5× capacity, 1 to 3600',
+      default: '60',
+    },
+    json: { type: 'boolean', description: 'print the ledger as JSON on stdout' },
+  },
+  examples: ['sluice demo', 'sluice demo --overload-seconds 10 --json'],
+  run: demo,
+});
+
+async function demo(values: { 'overload-seconds': string | undefined; json: boolean }): Promise<void> {
   const overloadSeconds = values['overload-seconds'] === undefined ? 60 : Number(values['overload-seconds']);
   if (!Number.isInteger(overloadSeconds) || overloadSeconds < 1 || overloadSeconds > 3_600) {
     throw new UsageError(
       `--overload-seconds must be an integer between 1 and 3600, but '${values['overload-seconds']}' was provided`,
     );
   }
+  console.error(expectedDuration(overloadSeconds));
   const engines = await startEngines();
   const tty = process.stderr.isTTY;
   try {
@@ -30,4 +48,14 @@ export async function demo(args: string[]): Promise<void> {
   } finally {
     await engines.stop();
   }
+}
+
+/**
+ * What the demo says before it starts. Without backpressure the overload leaves a backlog of (2.5 − 1) × capacity ×
+ * overload seconds, which the 0.5× phase drains at 0.5 × capacity: 3 × overload seconds; with backpressure the backlog
+ * stays under the depth limit. Both runs: about 5 × overload seconds, plus engine start-up.
+ */
+export function expectedDuration(overloadSeconds: number): string {
+  const minutes = Math.max(1, Math.round((5 * overloadSeconds) / 60));
+  return `sluice demo: two runs of ${overloadSeconds} s overload and then the drain, about ${minutes} min in all (--overload-seconds shortens it)`;
 }

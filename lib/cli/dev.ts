@@ -1,25 +1,56 @@
-import { parseArgs } from 'node:util';
+import { createServer } from 'node:net';
 import { startLocalPipeline } from '../local/local-pipeline.ts';
-import { UsageError } from './errors.ts';
+import { defineCommand } from './command.ts';
+import { CliError, UsageError } from './errors.ts';
 import { loadDefinition } from './load-definition.ts';
 
 /** `sluice dev`: the pipeline on this machine until Ctrl-C. */
-export async function dev(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      data: { type: 'string' },
-      port: { type: 'string' },
-      pipeline: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
+export const devCommand = defineCommand({
+  name: 'dev',
+  summary: 'run the pipeline locally on embedded SQS and DynamoDB until Ctrl-C',
+  description: [
+    'Starts the SQS and DynamoDB engines (or uses AWS_ENDPOINT_URL, e.g. LocalStack), creates the queues and tables',
+    "of the pipeline, serves its ingress and a dashboard, and runs each stage's handler as Lambda would.",
+  ].join('\n'),
+  options: {
+    port: {
+      type: 'string',
+      short: 'p',
+      value: 'N',
+      description: 'port of the ingress (0 picks a free one)',
+      default: '8080',
     },
-    strict: true,
-  });
+    pipeline: {
+      type: 'string',
+      value: 'MODULE',
+      description: "a module exporting 'pipeline' (a definePipeline result) and optionally 'acceptSchema'",
+      default: 'the example pipeline',
+    },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      description: 'keep queues, messages and tables in this directory across restarts',
+      default: 'in memory',
+    },
+    verbose: { type: 'boolean', description: "print the handlers' console output" },
+  },
+  examples: ['sluice dev', 'sluice dev --port 3000 --pipeline ./pipeline.ts --data .sluice'],
+  run: dev,
+});
+
+async function dev(values: {
+  port: string | undefined;
+  pipeline: string | undefined;
+  data: string | undefined;
+  verbose: boolean;
+}): Promise<void> {
   const port = values.port === undefined ? 8080 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new UsageError(`--port must be an integer between 0 and 65535, but '${values.port}' was provided`);
   }
   const definition = await loadDefinition(values.pipeline);
+  // Before the engines start (seconds for DynamoDB Local): a busy port is the commonest reason dev cannot run.
+  if (port !== 0) await assertPortFree(port);
   const local = await startLocalPipeline(definition.pipeline, {
     engineOptions: values.data ? { dataDir: values.data } : {},
     ingressPort: port,
@@ -56,4 +87,22 @@ export async function dev(args: string[]): Promise<void> {
   });
   console.log('\nstopping…');
   await local.stop();
+}
+
+/** Throws a {@link CliError} saying what to do when something already listens on `port` (on the ingress's address). */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new CliError(
+              `port ${port} is already in use: stop what listens there or pass --port with another port (--port 0 picks a free one)`,
+              { cause: error },
+            )
+          : error,
+      );
+    });
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }

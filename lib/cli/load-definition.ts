@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import type { Pipeline } from '../definition/index.ts';
 import { examplePipeline } from '../example/pipeline.ts';
-import { UsageError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** A pipeline to run locally, with the schema its ingress validates. */
 export interface LocalDefinition {
@@ -20,10 +21,21 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
   if (modulePath === undefined) {
     return { pipeline: examplePipeline, acceptSchema: DocumentJob };
   }
-  const module = (await import(pathToFileURL(resolve(modulePath)).href)) as {
-    pipeline?: Pipeline;
-    acceptSchema?: $ZodType;
-  };
+  const absolute = resolve(modulePath);
+  if (!existsSync(absolute)) {
+    throw new UsageError(
+      `--pipeline ${modulePath}: no such file (looked for ${absolute}); pass the path of a module that exports 'pipeline'`,
+    );
+  }
+  let module: { pipeline?: Pipeline; acceptSchema?: $ZodType };
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as typeof module;
+  } catch (error) {
+    // A module that does not load (a syntax error, an import it cannot resolve): its own first line says why.
+    throw new CliError(`--pipeline ${modulePath} does not load: ${String((error as Error).message).split('\n')[0]}`, {
+      cause: error,
+    });
+  }
   if (!module.pipeline || !Array.isArray(module.pipeline.stages)) {
     throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);
   }

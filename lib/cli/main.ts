@@ -1,51 +1,95 @@
-import { demo } from './demo.ts';
-import { dev } from './dev.ts';
-import { UsageError } from './errors.ts';
-import { load } from './load.ts';
+import { readFileSync } from 'node:fs';
+import { asksForHelp, type Command, formatCommandHelp, parseCommandArgs } from './command.ts';
+import { demoCommand } from './demo.ts';
+import { devCommand } from './dev.ts';
+import { CliError, UsageError } from './errors.ts';
+import { explainError } from './explain-error.ts';
+import { loadCommand } from './load.ts';
 
-/** The CLI's commands. Each takes its own arguments. */
-const COMMANDS: Record<string, { readonly summary: string; readonly run: (args: string[]) => Promise<void> }> = {
-  dev: {
-    summary:
-      'run the pipeline locally on embedded SQS and DynamoDB: sluice dev [--data DIR] [--port N] [--pipeline MODULE] [--verbose]',
-    run: dev,
-  },
-  load: {
-    summary: 'open-loop load on an ingress: sluice load --rate R --duration SECONDS [--url U] [--api-key K] [--json]',
-    run: load,
-  },
-  demo: {
-    summary: 'overload with and without backpressure, and the ledger: sluice demo [--json] [--overload-seconds N]',
-    run: demo,
-  },
-};
+/** The CLI's commands, in the order `sluice --help` lists them. A new command adds its entry here. */
+export const COMMANDS: readonly Command[] = [devCommand as Command, loadCommand as Command, demoCommand as Command];
+
+/** The installed package's version, from the package.json above this file (sources or dist/). */
+export function packageVersion(): string {
+  for (const candidate of ['../../package.json', '../../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === 'sluice' && manifest.version) return manifest.version;
+    } catch {
+      // not at this level; try the next
+    }
+  }
+  return 'unknown';
+}
+
+/** `sluice --help`: the commands and the global flags. */
+export function formatUsage(): string {
+  const width = Math.max(...COMMANDS.map(({ name }) => name.length)) + 2;
+  return [
+    'usage: sluice <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map(({ name, summary }) => `  ${name.padEnd(width)}${summary}`),
+    '',
+    "'sluice <command> --help' shows a command's options.",
+    '  -h, --help     show this help',
+    '  -v, --version  print the version',
+    '',
+    'exit codes: 0 ok, 1 failure, 2 bad command line',
+  ].join('\n');
+}
 
 /** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help') {
-    console.log(
-      [
-        'usage: sluice <command> [options]',
-        '',
-        ...Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(6)} ${summary}`),
-      ].join('\n'),
-    );
-    return command === undefined ? 2 : 0;
+  const [name, ...args] = argv;
+  if (name === '--version' || name === '-v') {
+    console.log(packageVersion());
+    return 0;
   }
-  const entry = COMMANDS[command];
-  try {
-    if (!entry) {
-      throw new UsageError(`unknown command '${command}'; the commands are: ${Object.keys(COMMANDS).join(', ')}`);
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? COMMANDS.find((command) => command.name === args[0]) : undefined;
+    if (topic) {
+      console.log(formatCommandHelp(topic));
+      return 0;
     }
-    await entry.run(args);
+    if (name === undefined) {
+      console.error(formatUsage());
+      return 2;
+    }
+    console.log(formatUsage());
+    return 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  try {
+    if (!command) {
+      throw new UsageError(
+        `unknown command '${name}'; the commands are: ${COMMANDS.map((c) => c.name).join(', ')} ('sluice --help' describes them)`,
+      );
+    }
+    if (asksForHelp(args)) {
+      console.log(formatCommandHelp(command));
+      return 0;
+    }
+    const { values, positionals } = parseCommandArgs(command, args);
+    await command.run(values, positionals);
     // A command may set process.exitCode (e.g. a demo whose ledger does not balance).
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`sluice ${command}: ${(error as Error).message}`);
-      return 2;
+    const prefix = `sluice ${name}: `;
+    if (error instanceof CliError) {
+      console.error(`${prefix}${error.message}`);
+      return error.exitCode;
     }
-    throw error;
+    const explained = explainError(error);
+    if (explained) {
+      console.error(`${prefix}${explained}`);
+      return 1;
+    }
+    // Not a condition the CLI knows how to explain: a defect, so the stack trace goes with it.
+    console.error(prefix.trimEnd(), error);
+    return 1;
   }
 }

@@ -180,8 +180,11 @@ async function runOnce(
       follow: false,
       maxInFlight: 1_024,
       stopWhen: async () => recoveredAt !== undefined,
+      // The load does not follow jobs here; the stage's poller counts the records it completed (deleted) so far.
       onProgress: (progress) =>
-        options.onProgress?.(`${label}: ${progressLine(progress)} · depth ${depth}/${depthLimit}`),
+        options.onProgress?.(
+          `${label}: ${progressLine({ ...progress, completed: local.pollers.get('work')?.stats.deleted ?? 0 })} · depth ${depth}/${depthLimit}`,
+        ),
     });
     // Let what is still queued finish, then read the ledger from the job table.
     const deadline = Date.now() + 120_000;

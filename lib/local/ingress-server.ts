@@ -72,8 +72,10 @@ export interface IngressStats {
   rejected: number;
   /** Accepted into the overflow queue. */
   buffered: number;
-  /** 400, 403, 413. */
+  /** 400 and 413: a body the schema or the size limit refuses. */
   invalid: number;
+  /** 403: no API key, or one that belongs to no client (API Gateway answers before looking at the body). */
+  forbidden: number;
   /** 503 because SQS did not take the message (the producer retries). */
   unavailable: number;
 }
@@ -157,6 +159,7 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     rejected: 0,
     buffered: 0,
     invalid: 0,
+    forbidden: 0,
     unavailable: 0,
   };
   let baseUrl = '';
@@ -168,7 +171,7 @@ export async function startIngressServer(options: IngressServerOptions): Promise
     if (clients.size > 0) {
       client = clients.get(header(request, 'x-api-key') ?? '');
       if (!client) {
-        stats.invalid++;
+        stats.forbidden++;
         return send(response, 403, { message: 'Forbidden' });
       }
     }
@@ -322,9 +325,9 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       }),
     );
     if (!result.Item) {
-      // As the IngestApi in function mode: every issued id is recorded before it is queued, so no record means never
-      // issued (or expired by TTL).
-      return send(response, 404, { jobId, status: 'unknown' });
+      // As the IngestApi's status template (jobStatusTemplate): 404 in function mode, where every issued id is recorded
+      // before it is queued; 200 in direct mode, where API Gateway writes no record when it accepts.
+      return send(response, ingress?.integration === 'function' ? 404 : 200, { jobId, status: 'unknown' });
     }
     // The IngestApi's status body: the job's state as `status`, with its timestamps, attempts and last error.
     const { state, ...rest } = toJobRecord(result.Item);

@@ -1,7 +1,8 @@
 /**
  * An open-loop load generator: requests leave on a fixed arrival schedule whether or not earlier ones were answered,
  * as real producers do (a closed loop would slow down with the system and hide its overload). In-flight requests are
- * bounded; a request that finds the bound full is counted as `dropped` (offered but not sent), never silently lost.
+ * bounded; a request that finds the bound full is counted as `dropped` (offered but not sent: the generator, not the
+ * target, could not keep up), never silently lost.
  *
  * Accepted jobs are followed through the status route until they complete or are dead-lettered, which gives the
  * end-to-end latency (acceptedAt → completedAt, both from the job record).
@@ -44,9 +45,17 @@ export interface LoadStats {
   throttled: number;
   /** 503 from the depth check. */
   shed: number;
-  /** Other 4xx/5xx and network errors. */
+  /** Every answer that is not 202, 429 or 503, and every network error: `clientErrors + serverErrors + networkErrors`. */
   failed: number;
-  /** Offered while maxInFlight requests were outstanding: not sent. */
+  /** 4xx other than 429: a body the target refuses (400, 413), a missing or wrong API key (403), a wrong URL (404). */
+  clientErrors: number;
+  /** 5xx other than 503. */
+  serverErrors: number;
+  /** No answer: refused connection, reset, DNS failure. */
+  networkErrors: number;
+  /** The first 4xx/5xx answer or network error, as `status: message`, to say why requests failed. */
+  firstError: string | undefined;
+  /** Offered while maxInFlight requests were outstanding, so not sent: the generator, not the target, fell behind. */
   dropped: number;
   completed: number;
   deadLettered: number;
@@ -69,6 +78,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
     throttled: 0,
     shed: 0,
     failed: 0,
+    clientErrors: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    firstError: undefined,
     dropped: 0,
     completed: 0,
     deadLettered: 0,
@@ -95,7 +108,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
         headers: { 'content-type': 'application/json', ...options.headers?.(index) },
         body: JSON.stringify(options.body(index)),
       });
-      const body = (await response.json().catch(() => ({}))) as { jobId?: string };
+      const text = await response.text().catch(() => '');
+      const body = parseObject(text) as { jobId?: string; message?: string; error?: string };
       if (response.status === 202 && body.jobId) {
         stats.accepted++;
         outstanding.add(body.jobId);
@@ -105,9 +119,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
         stats.shed++;
       } else {
         stats.failed++;
+        if (response.status >= 500) stats.serverErrors++;
+        else stats.clientErrors++;
+        stats.firstError ??= `${response.status}: ${body.message ?? body.error ?? text.slice(0, 200)}`;
       }
-    } catch {
+    } catch (error) {
       stats.failed++;
+      stats.networkErrors++;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      stats.firstError ??= `network error: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
     } finally {
       stats.inFlightRequests--;
     }
@@ -201,6 +221,15 @@ async function follow(
   }
 }
 
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 function summarise(stats: LoadStats, latencies: number[], outstanding: Set<string>, started: number): void {
   stats.pending = outstanding.size;
   stats.elapsedMs = Date.now() - started;
@@ -220,7 +249,10 @@ export function progressLine(stats: LoadStats): string {
     `accepted ${stats.accepted}`,
     `throttled ${stats.throttled}`,
     `shed ${stats.shed}`,
-    `dropped ${stats.dropped}`,
+    `4xx ${stats.clientErrors}`,
+    `5xx ${stats.serverErrors}`,
+    `network errors ${stats.networkErrors}`,
+    `dropped (not sent, generator behind) ${stats.dropped}`,
     `completed ${stats.completed}`,
     `dead-lettered ${stats.deadLettered}`,
     `in flight ${stats.pending}`,

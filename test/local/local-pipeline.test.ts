@@ -141,9 +141,12 @@ describe('local pipeline end to end', () => {
     expect(job.status).toBe('completed');
   });
 
-  it('answers 404 for a job id never issued', async () => {
+  it('answers 200 unknown for a job id never issued, as the IngestApi does in direct mode (the default)', async () => {
+    // GIVEN a definition without an ingress section: direct integration, whose status template answers 200 (jobStatusTemplate)
+    // WHEN a job id that was never issued is read
     const response = await fetch(`${local.ingress.url}/jobs/never-issued`);
-    expect(response.status).toBe(404);
+    // THEN the answer matches the deployed status route
+    expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ jobId: 'never-issued', status: 'unknown' });
   });
 });

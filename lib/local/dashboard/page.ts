@@ -61,7 +61,7 @@ function points(samples, pick, max) {
 function draw(metrics) {
   const ingress = metrics.ingress;
   document.getElementById('ingress').textContent = ingress
-    ? 'ingress: offered ' + ingress.offered + ' · accepted ' + ingress.accepted + ' · throttled ' + ingress.throttled + ' · shed ' + ingress.shed + ' · rejected ' + ingress.rejected + ' · buffered ' + ingress.buffered + ' · invalid ' + ingress.invalid
+    ? 'ingress: offered ' + ingress.offered + ' · accepted ' + ingress.accepted + ' · throttled ' + ingress.throttled + ' · shed ' + ingress.shed + ' · rejected ' + ingress.rejected + ' · buffered ' + ingress.buffered + ' · invalid ' + ingress.invalid + ' · forbidden ' + ingress.forbidden
     : 'no ingress';
   for (const [name, all] of Object.entries(metrics.consumers)) {
     const samples = all.slice(-WINDOW);
