@@ -5,9 +5,15 @@ import { devCommand } from './dev.ts';
 import { CliError, UsageError } from './errors.ts';
 import { explainError } from './explain-error.ts';
 import { loadCommand } from './load.ts';
+import { simulateCommand } from './simulate.ts';
 
 /** The CLI's commands, in the order `sluice --help` lists them. A new command adds its entry here. */
-export const COMMANDS: readonly Command[] = [devCommand as Command, loadCommand as Command, demoCommand as Command];
+export const COMMANDS: readonly Command[] = [
+  devCommand as Command,
+  loadCommand as Command,
+  demoCommand as Command,
+  simulateCommand as Command,
+];
 
 /** The installed package's version, from the package.json above this file (sources or dist/). */
 export function packageVersion(): string {
