@@ -25,6 +25,11 @@ export class BreakerModel {
     this.failures = new Array(buckets).fill(0);
   }
 
+  /** Open and still inside its `openSeconds` (what the valve reads). */
+  isOpen(now: number): boolean {
+    return this.state === 'open' && now - this.openedAt < this.settings.openSeconds;
+  }
+
   /** How many of `wanted` calls may run now (0 while open). */
   allow(wanted: number, now: number): number {
     if (this.state === 'open' && now - this.openedAt >= this.settings.openSeconds) {

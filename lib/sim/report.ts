@@ -38,6 +38,8 @@ export interface SimulationSummary {
     readonly shed: number;
     readonly overHardLimit: number;
     readonly overflowFull: number;
+    /** 503 because a stage after the ingress stage was at its limit (whole-pipeline admission). */
+    readonly downstreamOverLimit: number;
     readonly total: number;
     /** Share of the offered requests not accepted, in percent. */
     readonly percent: number;
@@ -77,6 +79,7 @@ export function summarize(result: SimulationResult): SimulationSummary {
       shed: ingress.shed,
       overHardLimit: ingress.overHardLimit,
       overflowFull: ingress.overflowFull,
+      downstreamOverLimit: ingress.downstreamOverLimit,
       total,
       percent: ingress.offered > 0 ? Math.round((total / ingress.offered) * 10_000) / 100 : 0,
     },
@@ -141,7 +144,7 @@ export function formatReport(report: SimulationReport): string {
   const { summary, cost } = report;
   const lines = [
     `${summary.pipeline}: ${summary.simulatedSeconds} s simulated in ${summary.wallSeconds} s`,
-    `offered ${summary.offered} · accepted ${summary.accepted} (${summary.buffered} via overflow) · rejected ${summary.rejected.total} (${summary.rejected.percent} %: 429 throttled ${summary.rejected.throttled}, quota ${summary.rejected.quotaExceeded}, 503 shed ${summary.rejected.shed}, over limit ${summary.rejected.overHardLimit}, overflow full ${summary.rejected.overflowFull})`,
+    `offered ${summary.offered} · accepted ${summary.accepted} (${summary.buffered} via overflow) · rejected ${summary.rejected.total} (${summary.rejected.percent} %: 429 throttled ${summary.rejected.throttled}, quota ${summary.rejected.quotaExceeded}, 503 shed ${summary.rejected.shed}, over limit ${summary.rejected.overHardLimit}, overflow full ${summary.rejected.overflowFull}, downstream full ${summary.rejected.downstreamOverLimit})`,
     `completed ${summary.completed} · dead-lettered ${summary.deadLettered} · queued at end ${summary.queuedAtEnd} · lost ${summary.lost} · drain ${summary.drainSeconds === null ? 'not within the run' : `${summary.drainSeconds} s`}`,
     '',
     `${'stage'.padEnd(14)} ${'max depth / limit'.padStart(20)} ${'max age / SLO (s)'.padStart(20)} ${'peak conc.'.padStart(10)} ${'retried'.padStart(9)} ${'deferred'.padStart(9)} ${'DLQ'.padStart(7)}`,

@@ -1,5 +1,5 @@
 import type { Pipeline } from '../definition/index.ts';
-import { type AdmissionOutcome, admissionOutcome } from './admission.ts';
+import { type AdmissionOutcome, admissionOutcome, downstreamOf } from './admission.ts';
 import { Carry, FluidBucket } from './fluid.ts';
 import { SQS_BILLING_CHUNK_BYTES } from './prices.ts';
 import { rateAt } from './profile.ts';
@@ -16,6 +16,9 @@ import { topologyOf } from './topology.ts';
  * batches from what is visible, and each batch's outcome (done, retried with backoff, dead-lettered, deferred for
  * pressure, timed out) is settled when its invocation ends. The cost of a tick does not depend on the request rate.
  */
+
+/** A stage paused for its next stage polls again once that is below this share of its limit (the valve's hysteresis). */
+export const VALVE_RESUME_FRACTION = 0.9;
 
 /** Per-stage time series, one point per sample interval. */
 export interface StageSeries {
@@ -60,6 +63,8 @@ export interface IngressCounters {
   overHardLimit: number;
   /** 503 overflow-full. */
   overflowFull: number;
+  /** 503 downstream-over-limit: a stage after the ingress stage was at its limit (whole-pipeline admission). */
+  downstreamOverLimit: number;
   /** Requests that passed the throttles (billed by API Gateway, seen by the authorizer). */
   apiRequests: number;
   authorizerInvocations: number;
@@ -160,13 +165,24 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
     shed: 0,
     overHardLimit: 0,
     overflowFull: 0,
+    downstreamOverLimit: 0,
     apiRequests: 0,
     authorizerInvocations: 0,
     depthReads: 0,
     drained: 0,
   };
   let overflow = 0;
-  let reading = { depth: 0, high: 0, low: 0, overflow: 0, at: Number.NEGATIVE_INFINITY };
+  const downstreamStages = downstreamOf(admission).map((view) =>
+    stages.find((stage) => stage.config.name === view.stage && stage.config.lane === 'high'),
+  );
+  let reading = {
+    depth: 0,
+    high: 0,
+    low: 0,
+    overflow: 0,
+    downstream: downstreamStages.map(() => 0),
+    at: Number.NEGATIVE_INFINITY,
+  };
   const cachedDecision: { second: number; high?: AdmissionOutcome; low?: AdmissionOutcome } = { second: -1 };
   let valveLookAt = 0;
 
@@ -260,8 +276,15 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
         if (now - reading.at >= depthTtl - 1e-9) {
           const highDepth = accept.queue.depth;
           const lowDepth = lowLane?.queue.depth ?? 0;
-          reading = { depth: highDepth + lowDepth, high: highDepth, low: lowDepth, overflow, at: now };
-          ingress.depthReads += (lowLane ? 2 : 1) + (ingressConfig.overflow ? 1 : 0);
+          reading = {
+            depth: highDepth + lowDepth,
+            high: highDepth,
+            low: lowDepth,
+            overflow,
+            downstream: downstreamStages.map((stage) => stage?.queue.depth ?? 0),
+            at: now,
+          };
+          ingress.depthReads += (lowLane ? 2 : 1) + (ingressConfig.overflow ? 1 : 0) + downstreamStages.length;
         }
         const decide = (lane: 'high' | 'low'): AdmissionOutcome => {
           const second = Math.floor(now);
@@ -280,6 +303,7 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
               laneDepth: lane === 'low' ? reading.low : reading.high,
               overflowDepth: reading.overflow,
               lane,
+              downstreamDepths: reading.downstream,
             },
             admission,
           );
@@ -302,6 +326,7 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
             ingress.buffered += count;
           } else if (outcome === 'shed-low-priority') ingress.shed += count;
           else if (outcome === 'over-hard-limit') ingress.overHardLimit += count;
+          else if (outcome === 'downstream-over-limit') ingress.downstreamOverLimit += count;
           else ingress.overflowFull += count;
         }
       } else {
@@ -322,14 +347,19 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
       }
     }
 
-    // 4. The valve: every few seconds, disables a stage's event source mapping while its breaker is open or its next
-    //    stage is over its hard limit, and enables it again when that ends.
+    // 4. The valve (functions/valve/decide.ts), every few seconds: a stage's event source mapping is disabled while
+    //    its breaker is open (until openSeconds have passed) or its next stage's depth (waiting, in flight, delayed)
+    //    is at its hard limit; a stage paused for its next stage resumes once that is below 90 % of the limit.
     if (scenario.stageBackpressure && now >= valveLookAt) {
       valveLookAt = now + scenario.valveIntervalSeconds;
       for (const stage of stages) {
         const next = stage.config.next === undefined ? undefined : stages[stage.config.next];
+        const nextDepth = next?.queue.depth ?? 0;
+        const limit = next?.depthLimit ?? Number.POSITIVE_INFINITY;
         const shouldPause =
-          stage.breaker?.state === 'open' || (next !== undefined && next.queue.visible >= next.depthLimit);
+          stage.breaker?.isOpen(now) === true ||
+          nextDepth >= limit ||
+          (stage.paused && next !== undefined && nextDepth >= limit * VALVE_RESUME_FRACTION);
         if (stage.paused && !shouldPause) {
           stage.scalingLimit = Math.min(ESM_INITIAL_CONCURRENCY, stage.scalingLimit);
         }
@@ -366,7 +396,10 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
       );
       ingressSeries.shedPerSecond.push(rate(ingress.shed, lastIngress.shed));
       ingressSeries.rejectedPerSecond.push(
-        rate(ingress.overHardLimit + ingress.overflowFull, lastIngress.overHardLimit + lastIngress.overflowFull),
+        rate(
+          ingress.overHardLimit + ingress.overflowFull + ingress.downstreamOverLimit,
+          lastIngress.overHardLimit + lastIngress.overflowFull + lastIngress.downstreamOverLimit,
+        ),
       );
       ingressSeries.overflowDepth.push(overflow);
       lastIngress = { ...ingress };

@@ -27,8 +27,22 @@ export const ESM_LONG_POLL_SECONDS = SQS_LIMITS.receiveWaitTimeSeconds.max;
  * the mean of the draw.
  */
 export const RETRY_BACKOFF = { baseSeconds: 2, maxSeconds: 900 } as const;
-/** Deferral delay: backoff with jitter capped at SQS's 900-second DelaySeconds (the pressure contract). */
-export const DEFERRAL_BACKOFF = { baseSeconds: 1, maxSeconds: SQS_LIMITS.deliveryDelaySeconds.max } as const;
+/**
+ * Deferral: `DEFAULT_DEFERRAL` of functions/runtime/deferral.ts (checked equal by test/sim/agreement.test.ts): delay
+ * min(60, 2 × 2^deferrals) seconds with equal jitter (half to all of it; the model uses the mean, ¾), dead-lettered
+ * after 1,000 deferrals.
+ */
+export const DEFERRAL_BACKOFF = { baseSeconds: 2, maxSeconds: 60, maxDeferrals: 1000 } as const;
+
+/** Mean delay of a record's next deferral, after `deferrals` earlier ones (equal jitter: ¾ of the ceiling). */
+export function meanDeferralSeconds(deferrals: number): number {
+  const ceiling = Math.min(
+    DEFERRAL_BACKOFF.maxSeconds,
+    SQS_LIMITS.deliveryDelaySeconds.max,
+    DEFERRAL_BACKOFF.baseSeconds * 2 ** Math.min(deferrals, 30),
+  );
+  return Math.max(1, Math.ceil(ceiling * 0.75));
+}
 
 /** Mean of a full-jitter backoff draw for the `attempt`-th retry (whole seconds, at least 1). */
 export function meanBackoffSeconds(attempt: number, backoff: { baseSeconds: number; maxSeconds: number }): number {
@@ -319,14 +333,20 @@ export class StageModel {
       if (deferred > 0) {
         const why: DeferralReason = reason ?? 'next-stage';
         this.queue.inBatches -= deferred;
-        const delay = meanBackoffSeconds(slice.deferrals + 1, DEFERRAL_BACKOFF);
-        this.queue.hideUntil(
-          tick + Math.max(1, Math.round(delay / dt)),
-          { sentAt: now, count: deferred, receives: 0, deferrals: slice.deferrals + 1 },
-          'delayed',
-        );
         this.counters.deferred[why] += deferred;
-        this.counters.received += deferred;
+        if (slice.deferrals + 1 >= DEFERRAL_BACKOFF.maxDeferrals) {
+          // Deferral is bounded: past maxDeferrals the runtime dead-letters the record.
+          this.counters.deadLettered += deferred;
+          this.counters.deferred[why] -= deferred;
+        } else {
+          const delay = meanDeferralSeconds(slice.deferrals);
+          this.queue.hideUntil(
+            tick + Math.max(1, Math.round(delay / dt)),
+            { sentAt: now, count: deferred, receives: 0, deferrals: slice.deferrals + 1 },
+            'delayed',
+          );
+          this.counters.received += deferred;
+        }
         // SendMessageBatch with DelaySeconds, then the original's delete.
         this.counters.sqsRequests += 2 * Math.max(Math.ceil(deferred / 10), Math.ceil(deferred * messageChunks));
       }

@@ -131,7 +131,8 @@ describe('simulator invariants', () => {
             ingress.quotaExceeded +
             ingress.shed +
             ingress.overHardLimit +
-            ingress.overflowFull,
+            ingress.overflowFull +
+            ingress.downstreamOverLimit,
         );
         // AND each queue's messages went somewhere: received = completed + dead-lettered + deferred + still there
         for (const stage of result.stages) {
@@ -195,7 +196,11 @@ describe('simulator invariants', () => {
         });
         // Overflow drains move messages, they do not pass the throttles again.
         expect(result.ingress.apiRequests).toBe(
-          result.ingress.accepted + result.ingress.shed + result.ingress.overHardLimit + result.ingress.overflowFull,
+          result.ingress.accepted +
+            result.ingress.shed +
+            result.ingress.overHardLimit +
+            result.ingress.overflowFull +
+            result.ingress.downstreamOverLimit,
         );
       }),
       { numRuns: 60 },
