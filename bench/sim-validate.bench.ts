@@ -19,6 +19,8 @@ import { demoProfile, simulate } from '../lib/sim/index.ts';
 
 const OVERLOAD_SECONDS = Number(process.env.SIM_VALIDATE_OVERLOAD ?? 60);
 const TOLERANCE = 0.15;
+/** The demo's 0.5× phase ends once the backlog is under 10 % of the limit, or after this long (runDemo's default). */
+const MAX_DRAIN_SECONDS = 600;
 
 const engines = await startEngines();
 const dynamo = new DynamoDBClient({
@@ -49,8 +51,7 @@ try {
     const recordMs = (stage.consumer.maxConcurrency * 1000) / throughput;
     const result = simulate(pipeline, {
       profile: demoProfile(demo.capacityPerSecond, OVERLOAD_SECONDS),
-      // The demo ends its 0.5× phase once the backlog is under 10 % of the limit.
-      durationSeconds: OVERLOAD_SECONDS + (run.recoverySeconds ?? 0),
+      durationSeconds: OVERLOAD_SECONDS + (run.recoverySeconds ?? MAX_DRAIN_SECONDS),
       backpressure: run.backpressure,
       throttle: DEMO.throttle,
       depthCacheTtlSeconds: DEMO.depthCacheTtlSeconds,
@@ -122,7 +123,7 @@ async function saturatedThroughput(
   } while (startKey);
   const first = Math.min(...accepted);
   const from = first + Math.min(10, overloadSeconds / 3) * 1000;
-  const to = first + (overloadSeconds + (run.recoverySeconds ?? 0)) * 1000;
+  const to = first + (overloadSeconds + (run.recoverySeconds ?? MAX_DRAIN_SECONDS)) * 1000;
   const inWindow = completed.filter((at) => at >= from && at < to).length;
   return inWindow / ((to - from) / 1000);
 }
