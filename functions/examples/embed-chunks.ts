@@ -1,21 +1,33 @@
-import { createHash } from 'node:crypto';
-import { consumer } from '../runtime/index.ts';
+import { consumer, TransientError } from '../runtime/index.ts';
+import { EMBEDDINGS_URL_ENV, embeddingClient } from './embedding-server.ts';
+import { EmbeddingServiceError } from './embedding-service.ts';
 import { ChunkJob } from './schemas.ts';
 
-/** Dimensions of the example's stand-in embedding. */
-const DIMENSIONS = 8;
+const embed = embeddingClient(process.env[EMBEDDINGS_URL_ENV]);
 
 /**
- * The example pipeline's last stage: embeds one chunk. The stand-in embedding is derived from a SHA-256 of the text
- * (deterministic, so a redelivered chunk gets the same vector); a real stage would call an embedding model here and
- * let the runtime retry its throttling errors with backoff.
+ * The example pipeline's `embed` stage: embeds one chunk with the stand-in embedding service and forwards the vector
+ * to `index`. A refused call (429 over the rate, 503 unavailable) is a transient failure: the record is retried with
+ * backoff, and a run of them is what the stage's circuit breaker counts.
  */
 export const handler = consumer({
   schema: ChunkJob,
   recordConcurrency: 5,
   handler: async (chunk, ctx) => {
-    const digest = createHash('sha256').update(chunk.text).digest();
-    const vector = Array.from({ length: DIMENSIONS }, (_, index) => (digest[index] ?? 0) / 255);
-    ctx.logger.debug('Embedded a chunk', { documentId: chunk.documentId, chunkIndex: chunk.chunkIndex, vector });
+    let vector: number[] | undefined;
+    try {
+      [vector] = await embed([chunk.text]);
+    } catch (error) {
+      if (error instanceof EmbeddingServiceError && error.status !== 400) {
+        throw new TransientError(`the embedding service refused the call: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    ctx.forward({
+      documentId: chunk.documentId,
+      chunkIndex: chunk.chunkIndex,
+      vector: vector ?? [],
+      ...(chunk.tenantId === undefined ? {} : { tenantId: chunk.tenantId }),
+    });
   },
 });

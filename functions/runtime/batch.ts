@@ -9,6 +9,7 @@ import {
   JobInProgressError,
   MalformedMessageError,
   MessageGroupBlockedError,
+  PressureError,
   SchemaValidationError,
   TransientError,
   UnsupportedSchemaVersionError,
@@ -17,12 +18,15 @@ import * as idempotency from './idempotency.ts';
 import { JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
+import { admit, deferRecords, endBatch, recordBreakerOutcome } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 
 /** What became of one record. */
 type Outcome =
   | { readonly kind: 'succeeded'; readonly ms: number }
   | { readonly kind: 'skipped' }
+  /** Held back by pressure: sent again with a delay by settle, without spending the record's retry budget. */
+  | { readonly kind: 'deferred'; readonly error: PressureError; readonly ms?: number }
   | {
       readonly kind: 'failed';
       readonly error: Error;
@@ -50,7 +54,11 @@ export async function runBatch(
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
-  return settle(config, states);
+  const response = await settle(config, states);
+  if (config.pressure.active) {
+    await endBatch(config);
+  }
+  return response;
 }
 
 async function runEach(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
@@ -144,6 +152,13 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     );
     return { kind: 'failed', error: new SchemaValidationError(issues), permanent: true };
   }
+  // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
+  if (config.pressure.gated) {
+    const held = await admit(config.pressure);
+    if (held) {
+      return { kind: 'deferred', error: held };
+    }
+  }
   const ctx = new JobContext({
     job,
     receiveCount: state.receiveCount,
@@ -152,6 +167,7 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     messageGroupId: state.record.attributes.MessageGroupId,
     logger: config.logger,
     lambdaContext: context,
+    pressure: config.pressure,
   });
 
   let owner: string | undefined;
@@ -189,9 +205,11 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
     if (owner !== undefined && key !== undefined && config.idempotency) {
       await idempotency.release(config.idempotency.store, key, owner);
     }
+    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return { ...failure(config, error), ms: elapsedMs(started) };
   }
   const ms = elapsedMs(started);
+  if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
   if (owner !== undefined && key !== undefined && config.idempotency) {
     const stillOwner = await idempotency.complete(config.idempotency.store, key, owner);
     if (!stillOwner) {
@@ -206,7 +224,10 @@ async function runRecord(config: ConsumerConfig, state: RecordState, context: Co
   return { kind: 'succeeded', ms };
 }
 
-function failure(config: ConsumerConfig, error: unknown): Extract<Outcome, { kind: 'failed' }> {
+function failure(config: ConsumerConfig, error: unknown): Extract<Outcome, { kind: 'failed' | 'deferred' }> {
+  if (error instanceof PressureError) {
+    return { kind: 'deferred', error };
+  }
   const asError = error instanceof Error ? error : new Error(String(error));
   const kind = config.classify?.(error) ?? defaultClassify(error);
   return { kind: 'failed', error: asError, permanent: kind === 'permanent' };
@@ -247,6 +268,7 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
   const processingTimesMs: number[] = [];
   let succeeded = 0;
   let skipped = 0;
+  await deferHeld(config, states);
   for (const state of states) {
     const outcome = state.outcome as Outcome;
     if (outcome.kind === 'succeeded') {
@@ -256,6 +278,10 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     }
     if (outcome.kind === 'skipped') {
       skipped++;
+      continue;
+    }
+    if (outcome.kind === 'deferred') {
+      // Counted by reason in the pressure metrics; the original is done, its copy is on the queue.
       continue;
     }
     if (outcome.ms !== undefined) {
@@ -312,7 +338,9 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     if (
       !(outcome.error instanceof InvocationTimeRunningOutError) &&
       !(outcome.error instanceof MessageGroupBlockedError) &&
-      !(outcome.error instanceof JobInProgressError)
+      !(outcome.error instanceof JobInProgressError) &&
+      // A deferral that fell back to a visibility change (FIFO) is still pressure, not a failed attempt.
+      !(outcome.error instanceof PressureError)
     ) {
       writes.push(transition(config, state, 'failed', outcome.error));
     }
@@ -334,6 +362,36 @@ async function settle(config: ConsumerConfig, states: RecordState[]): Promise<SQ
     sink(document);
   }
   return { batchItemFailures };
+}
+
+/** Sends the records held back by pressure again (see `deferral.ts`); those that cannot be become failures. */
+async function deferHeld(config: ConsumerConfig, states: RecordState[]): Promise<void> {
+  let held: RecordState[] | undefined;
+  for (const state of states) {
+    if (state.outcome?.kind === 'deferred') {
+      held ??= [];
+      held.push(state);
+    }
+  }
+  if (held === undefined) {
+    return;
+  }
+  const queueUrl = config.queueUrl ?? queueUrlFromArn((held[0] as RecordState).record.eventSourceARN);
+  const results = await deferRecords(
+    config,
+    queueUrl,
+    held.map((state) => ({
+      record: state.record,
+      error: (state.outcome as Extract<Outcome, { kind: 'deferred' }>).error,
+      jobId: state.job?.jobId,
+    })),
+  );
+  results.forEach((result, index) => {
+    const state = held[index] as RecordState;
+    if (result.kind === 'failed') {
+      state.outcome = { ...result, kind: 'failed' };
+    }
+  });
 }
 
 function transition(

@@ -11,6 +11,7 @@ import { runBatch } from './batch.ts';
 import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
+import { type PressureOptions, resolvePressure } from './pressure.ts';
 
 /** Options of {@link consumer}. */
 export interface ConsumerOptions<Schema extends $ZodType> {
@@ -50,6 +51,11 @@ export interface ConsumerOptions<Schema extends $ZodType> {
   readonly clients?: { readonly sqs?: SQSClient; readonly dynamo?: DynamoDBClient };
   /** Where log lines and EMF documents go. @default stdout */
   readonly logSink?: LogSink;
+  /**
+   * Backpressure: how records held back by pressure are deferred (without spending their retry budget), and the
+   * pressure the stage watches. @default - deferral defaults; the rest from the SLUICE_* variables the constructs set
+   */
+  readonly pressure?: PressureOptions;
 }
 
 /** Options of idempotency. */
@@ -113,6 +119,12 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
     problems.push(`schemaVersion must be an integer of at least 1, but ${schemaVersion} was provided`);
   }
+  const clients = lazyClients(options.clients);
+  const logSink = options.logSink;
+  const pipeline = options.pipeline ?? env[ENV.pipelineName] ?? stage;
+  const logger = createLogger({ pipeline, stage }, undefined, logSink);
+  const nextQueueUrl = options.nextQueueUrl ?? env[ENV.nextQueueUrl];
+  const pressure = resolvePressure(options.pressure, { env, pipeline, stage, nextQueueUrl, clients, logger }, problems);
   const idempotencyTable =
     options.idempotency === false ? undefined : (options.idempotency?.tableName ?? env[ENV.idempotencyTableName]);
   const jobTable = options.jobs === false ? undefined : (options.jobs?.tableName ?? env[ENV.jobTableName]);
@@ -124,17 +136,10 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
       `The consumer of stage '${stage}' is misconfigured:\n- ${problems.join('\n- ')}`,
     );
   }
-  const clients = lazyClients(options.clients);
-  const logSink = options.logSink;
-  const logger = createLogger(
-    { pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage, stage },
-    undefined,
-    logSink,
-  );
   const idempotencyOptions = options.idempotency || undefined;
   return {
     stage,
-    pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage,
+    pipeline,
     validator: compileSchema(options.schema),
     handler: options.handler as (job: unknown, ctx: JobContext) => Promise<void> | void,
     schemaVersion,
@@ -146,10 +151,11 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
     maxReceiveCount,
     queueUrl: options.queueUrl ?? env[ENV.queueUrl],
     deadLetterQueueUrl: options.deadLetterQueueUrl ?? env[ENV.deadLetterQueueUrl],
-    nextQueueUrl: options.nextQueueUrl ?? env[ENV.nextQueueUrl],
+    nextQueueUrl,
     clients,
     logger,
     logSink,
+    pressure,
     idempotency: idempotencyTable
       ? {
           store: {

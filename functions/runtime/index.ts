@@ -8,7 +8,16 @@
 export { type BackoffOptions, backoffSeconds, DEFAULT_BACKOFF } from './backoff.ts';
 export { type ConsumerHandler, type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
 export {
+  DEFAULT_DEFERRAL,
+  DEFERRAL_ATTRIBUTES,
+  type DeferralOptions,
+  deferralDelaySeconds,
+} from './deferral.ts';
+export {
   ConsumerConfigurationError,
+  DeferError,
+  DeferralLimitExceededError,
+  type DeferralReason,
   defaultClassify,
   type FailureKind,
   InvocationTimeRunningOutError,
@@ -16,6 +25,8 @@ export {
   MalformedMessageError,
   MessageGroupBlockedError,
   PermanentError,
+  PoisonItemError,
+  PressureError,
   SchemaValidationError,
   SluiceRuntimeError,
   TransientError,
@@ -24,3 +35,5 @@ export {
 export { type ForwardOptions, JobContext } from './job-context.ts';
 export { getJob, type JobRecord } from './job-status.ts';
 export { createLogger, type Logger, type LogLevel } from './log.ts';
+export type { PressureOptions } from './pressure.ts';
+export { type PressureMetrics, pressureMetricDocuments } from './pressure-metrics.ts';

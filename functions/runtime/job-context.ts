@@ -1,6 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { encodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
+import { ConsumerConfigurationError } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { PressureConfig } from './pressure.ts';
+import type { Limiter } from './rate-limiter.ts';
 import type { OutgoingMessage } from './sqs-actions.ts';
 
 /** Options of {@link JobContext.forward}. */
@@ -25,6 +28,9 @@ export class JobContext {
   private readonly parentLogger: Logger;
   private ownLogger: Logger | undefined;
   readonly lambdaContext: Context;
+  private readonly pressure: PressureConfig;
+  /** Whether the handler recorded its downstream outcome itself with `ctx.breaker.record`. */
+  breakerRecorded = false;
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
   forwarded: OutgoingMessage[] | undefined;
 
@@ -36,6 +42,7 @@ export class JobContext {
     messageGroupId: string | undefined;
     logger: Logger;
     lambdaContext: Context;
+    pressure: PressureConfig;
   }) {
     this.jobId = args.job.jobId;
     this.correlationId = args.job.correlationId ?? args.job.jobId;
@@ -46,6 +53,42 @@ export class JobContext {
     this.messageGroupId = args.messageGroupId;
     this.parentLogger = args.logger;
     this.lambdaContext = args.lambdaContext;
+    this.pressure = args.pressure;
+  }
+
+  /**
+   * The stage's circuit breaker, for handlers that know better than the default (every success and transient failure
+   * counts): record each downstream call's outcome yourself. A no-op when the stage has no breaker.
+   *
+   * @example
+   * const response = await fetch(url);
+   * ctx.breaker.record(response.status < 500);
+   */
+  get breaker(): { record(ok: boolean): void } {
+    return {
+      record: (ok: boolean) => {
+        this.breakerRecorded = true;
+        this.pressure.breaker?.record(ok);
+      },
+    };
+  }
+
+  /**
+   * The stage's shared rate limiter `name` (declared in the definition's `downstream`). Its `take(n)` waits briefly
+   * for tokens or defers the record — which does not count as an attempt.
+   *
+   * @example
+   * await ctx.limiter('embeddings').take(texts.length);
+   */
+  limiter(name: string): Limiter {
+    const limiter = this.pressure.limiters?.get(name);
+    if (limiter === undefined) {
+      const known = [...(this.pressure.limiters?.keys() ?? [])];
+      throw new ConsumerConfigurationError(
+        `Stage '${this.stage}' has no rate limiter named '${name}'; ${known.length > 0 ? `it has ${known.join(', ')}` : "declare it in the stage's downstream"}.`,
+      );
+    }
+    return limiter;
   }
 
   /** A logger whose lines carry the stage, job id and correlation id (made on first use: most records never log). */

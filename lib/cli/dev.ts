@@ -57,6 +57,7 @@ async function dev(values: {
     showHandlerOutput: values.verbose,
     dashboard: true,
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
+    ...(definition.resources ? { resources: definition.resources } : {}),
   });
   const { engines, provisioned } = local;
   const lines = [

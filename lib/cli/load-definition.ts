@@ -4,13 +4,17 @@ import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import type { Pipeline } from '../definition/index.ts';
+import { startExampleResources } from '../example/local-setup.ts';
 import { examplePipeline } from '../example/pipeline.ts';
+import type { LocalPipelineOptions } from '../local/local-pipeline.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** A pipeline to run locally, with the schema its ingress validates. */
 export interface LocalDefinition {
   readonly pipeline: Pipeline;
   readonly acceptSchema?: $ZodType;
+  /** Resources the handlers need besides the pipeline's own (the example's index table and embedding service). */
+  readonly resources?: LocalPipelineOptions['resources'];
 }
 
 /**
@@ -19,7 +23,7 @@ export interface LocalDefinition {
  */
 export async function loadDefinition(modulePath: string | undefined): Promise<LocalDefinition> {
   if (modulePath === undefined) {
-    return { pipeline: examplePipeline, acceptSchema: DocumentJob };
+    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
   }
   const absolute = resolve(modulePath);
   if (!existsSync(absolute)) {

@@ -52,16 +52,33 @@ export {
   VISIBILITY_TIMEOUT_FACTOR,
 } from './limits.ts';
 export {
+  BreakerSettingsSchema,
+  DownstreamSettingsSchema,
   type PipelineInput,
   PipelineSchema,
   type StageInput,
   StageSchema,
+  TenantSettingsSchema,
 } from './pipeline-schema.ts';
+export {
+  BREAKER_DEFAULTS,
+  DEFAULT_BURST_SECONDS,
+  downstreamDrainRatePerSecond,
+  PRESSURE_ENV,
+  type PressureStage,
+  pressureEnvironmentOf,
+  type ResolvedBreaker,
+  type ResolvedDownstream,
+  type ResolvedTenantBulkhead,
+  usesControlTable,
+} from './pressure.ts';
 export {
   type AdmissionSettings,
   type AuthorizerSettings,
   admissionSettingsOf,
   authorizerSettingsOf,
+  type DownstreamAdmission,
+  downstreamAdmissionOf,
   type ResolvedBackpressure,
   type ResolvedIngress,
   type ResolvedIngressClient,
@@ -77,6 +94,7 @@ export type {
   SpecWarning,
 } from './resolve-stage.ts';
 export {
+  CONTROL_TABLE,
   FINAL_JOB_STATES,
   IDEMPOTENCY_TABLE,
   JOB_STATES,

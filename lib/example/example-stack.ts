@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import { Pipeline } from '../constructs/pipeline.ts';
 import { type Pipeline as PipelineDefinition, requestJsonSchema } from '../definition/index.ts';
+import { DocumentIndex } from './document-index.ts';
 import { examplePipeline } from './pipeline.ts';
 
 /** Props of the {@link ExampleStack}. */
@@ -27,6 +28,7 @@ export class ExampleStack extends Stack {
       definition: props.definition ?? examplePipeline,
       requestSchema: requestJsonSchema(DocumentJob, { title: 'DocumentJob' }).schema,
     });
+    if (!props.definition) new DocumentIndex(this, 'Index', { writer: this.pipeline.stage('index') });
     const ingress = this.pipeline.ingress;
     if (ingress) {
       Validations.of(ingress.api).acknowledge(

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { $ZodType } from 'zod/v4/core';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
-import { ENV, type Pipeline } from '../definition/index.ts';
+import { downstreamAdmissionOf, ENV, type Pipeline, pressureEnvironmentOf } from '../definition/index.ts';
 import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
 import { type DashboardServer, startDashboardServer } from './dashboard/server.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
@@ -45,6 +45,26 @@ export interface LocalPipelineOptions {
   readonly showHandlerOutput?: boolean;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
   readonly root?: string;
+  /**
+   * Resources the pipeline's handlers need besides sluice's own (the example's index table and embedding service),
+   * started after the queues and tables and stopped with the pipeline; `environment` is added to the named stages.
+   */
+  readonly resources?: (context: LocalResourceContext) => Promise<LocalResources>;
+}
+
+/** What {@link LocalPipelineOptions.resources} gets. */
+export interface LocalResourceContext {
+  readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBClient;
+  /** The prefix of the pipeline's queue and table names. */
+  readonly prefix: string;
+}
+
+/** Resources started by {@link LocalPipelineOptions.resources}. */
+export interface LocalResources {
+  /** Extra environment variables, by stage name. */
+  readonly environment: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  stop(): Promise<void>;
 }
 
 /** A running local pipeline. */
@@ -89,6 +109,10 @@ export async function startLocalPipeline(
       dynamo,
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
+    const resources = options.resources
+      ? await options.resources({ sqs, dynamo, prefix: options.prefix ?? pipeline.name })
+      : undefined;
+    if (resources) stops.push(() => resources.stop());
     const functions = new Map<string, LocalFunction>();
     const pollers = new Map<string, EventSourcePoller>();
     const lowLane = provisioned.ingress?.lowLane;
@@ -115,6 +139,11 @@ export async function startLocalPipeline(
       const next = stage.next ? provisioned.stages.get(stage.next) : undefined;
       const environment: Record<string, string> = {
         ...stage.consumer.environment,
+        ...resources?.environment[stage.name],
+        ...pressureEnvironmentOf(stage, {
+          ...(provisioned.controlTableName ? { controlTableName: provisioned.controlTableName } : {}),
+          ...(next ? { nextDepthLimit: next.stage.flow.depthLimit } : {}),
+        }),
         [ENV.pipelineName]: pipeline.name,
         [ENV.stageName]: stage.name,
         [ENV.queueUrl]: queues.queueUrl,
@@ -177,6 +206,10 @@ export async function startLocalPipeline(
       sqs,
       dynamo,
       stage: first,
+      downstream: downstreamAdmissionOf(pipeline.stages, first.stage.name).map((admission) => ({
+        admission,
+        queueUrl: (provisioned.stages.get(admission.stage) as { queueUrl: string }).queueUrl,
+      })),
       ...(pipeline.ingress ? { ingress: pipeline.ingress } : {}),
       ...(lowLane ? { lowLaneQueueUrl: lowLane.queueUrl } : {}),
       ...(overflowQueueUrl ? { overflowQueueUrl } : {}),

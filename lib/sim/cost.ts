@@ -108,13 +108,11 @@ export function estimateCost(pipeline: Pipeline, result: SimulationResult): Cost
 
 /** Whether the pipeline gets a valve: a stage with a next stage, a breaker, a downstream limiter or tenant caps. */
 function hasValve(pipeline: Pipeline): boolean {
-  return pipeline.stages.some((stage) => {
-    const loose = stage as unknown as Record<string, unknown>;
-    return (
+  return pipeline.stages.some(
+    (stage) =>
       stage.next !== undefined ||
-      loose.breaker !== undefined ||
-      loose.downstream !== undefined ||
-      loose.tenants !== undefined
-    );
-  });
+      stage.breaker !== undefined ||
+      Object.keys(stage.downstream).length > 0 ||
+      stage.tenants !== undefined,
+  );
 }

@@ -66,7 +66,13 @@ export interface SimulationReport {
 /** The summary of a run. */
 export function summarize(result: SimulationResult): SimulationSummary {
   const { ingress, ledger } = result;
-  const total = ingress.throttled + ingress.quotaExceeded + ingress.shed + ingress.overHardLimit + ingress.overflowFull;
+  const total =
+    ingress.throttled +
+    ingress.quotaExceeded +
+    ingress.shed +
+    ingress.overHardLimit +
+    ingress.overflowFull +
+    ingress.downstreamOverLimit;
   return {
     pipeline: result.pipeline,
     simulatedSeconds: result.simulatedSeconds,

@@ -14,6 +14,11 @@ export type ServiceTimeDistribution = 'fixed' | 'exponential' | 'lognormal';
 export interface StageBehaviour {
   /** Mean milliseconds per record. @default the stage's `flow.recordProcessingMs` */
   readonly recordMs?: number;
+  /**
+   * A measured record time that changes over the run (e.g. a shared machine's speed): from `atSeconds` on, the mean
+   * is `recordMs`, until the next step. Before the first step, `recordMs` above applies. @default none
+   */
+  readonly recordMsSteps?: readonly { readonly atSeconds: number; readonly recordMs: number }[];
   /** @default 'fixed' */
   readonly distribution?: ServiceTimeDistribution;
   /** Coefficient of variation of a lognormal. @default 0.5 */
@@ -90,6 +95,10 @@ function check(problems: string[], field: string, value: number | undefined, min
 function checkBehaviour(problems: string[], path: string, behaviour: StageBehaviour): void {
   check(problems, `${path}.recordMs`, behaviour.recordMs, 0.01, 900_000);
   check(problems, `${path}.cv`, behaviour.cv, 0, 10);
+  behaviour.recordMsSteps?.forEach((step, index) => {
+    check(problems, `${path}.recordMsSteps[${index}].atSeconds`, step.atSeconds, 0, 1e9);
+    check(problems, `${path}.recordMsSteps[${index}].recordMs`, step.recordMs, 0.01, 900_000);
+  });
   check(problems, `${path}.transientFailureRate`, behaviour.transientFailureRate, 0, 1);
   check(problems, `${path}.permanentFailureRate`, behaviour.permanentFailureRate, 0, 1);
   check(problems, `${path}.fanOut`, behaviour.fanOut, 0, 10_000);

@@ -116,7 +116,8 @@ export class StageModel {
   private windowOpenedAt: number | undefined;
   private hotInFlight = 0;
   private readonly completions = new Map<number, Completion[]>();
-  private readonly behaviour: Required<Omit<StageBehaviour, 'outages'>> & Pick<StageBehaviour, 'outages'>;
+  private readonly behaviour: Required<Omit<StageBehaviour, 'outages' | 'recordMsSteps'>> &
+    Pick<StageBehaviour, 'outages' | 'recordMsSteps'>;
   private readonly multipliers: number[];
   private readonly ceiling: number;
   private readonly batchSize: number;
@@ -143,6 +144,7 @@ export class StageModel {
       permanentFailureRate: given.permanentFailureRate ?? 0,
       fanOut: given.fanOut ?? 1,
       ...(given.outages ? { outages: given.outages } : {}),
+      ...(given.recordMsSteps ? { recordMsSteps: given.recordMsSteps } : {}),
     };
     this.overheadMs = scenario.invocationOverheadMs;
     this.multipliers = serviceTimeMultipliers(this.behaviour.distribution, this.behaviour.cv);
@@ -214,6 +216,16 @@ export class StageModel {
       // DeleteMessageBatch for what succeeded or was dead-lettered by the runtime, SendMessage to the DLQ.
       this.counters.sqsRequests += Math.ceil((completion.succeeded + completion.dead) / 10) + completion.dead;
     }
+  }
+
+  /** Mean milliseconds per record now. */
+  private recordMsAt(now: number): number {
+    let recordMs = this.behaviour.recordMs;
+    for (const step of this.behaviour.recordMsSteps ?? []) {
+      if (step.atSeconds > now) break;
+      recordMs = step.recordMs;
+    }
+    return recordMs;
   }
 
   /** Whether a downstream call fails transiently now (an outage or the failure rate). */
@@ -365,6 +377,7 @@ export class StageModel {
     const waves = perBatch > 0 ? perBatch / parallel : 0;
     const maxReceive = this.config.stage.queue.maxReceiveCount;
     const failureRate = this.failureRate(now);
+    const recordMs = this.recordMsAt(now);
     let groupBatchesLeft = batches;
     const groupLeft = runSlices.map((slice) => slice.count);
     let failedTotal = 0;
@@ -379,7 +392,7 @@ export class StageModel {
       if (groupBatches === 0) continue;
       const share = groupBatches / batches;
       const multiplier = 1 + ((this.multipliers[group] ?? 1) - 1) / Math.sqrt(Math.max(1, waves));
-      const durationMs = this.overheadMs + waves * this.behaviour.recordMs * multiplier;
+      const durationMs = this.overheadMs + waves * recordMs * multiplier;
       const timedOut = durationMs > timeoutMs;
       const billedMs = Math.min(durationMs, timeoutMs);
       this.counters.gbSeconds += (groupBatches * billedMs * memoryGb) / 1000;

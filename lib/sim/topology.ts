@@ -1,6 +1,8 @@
 import {
   type AdmissionSettings,
   admissionSettingsOf,
+  BREAKER_DEFAULTS,
+  downstreamAdmissionOf,
   INGRESS_DEFAULTS,
   type Pipeline,
   type ResolvedIngressClient,
@@ -66,15 +68,6 @@ export interface SimTopology {
   readonly ingress: SimIngress;
 }
 
-/** Breaker defaults of the pressure contract (PRESSURE-CONTRACT.md), used when the definition does not resolve them. */
-export const BREAKER_DEFAULTS: BreakerSettings = {
-  failureRatio: 0.5,
-  windowSeconds: 30,
-  minimumCalls: 20,
-  openSeconds: 30,
-  halfOpenProbes: 3,
-};
-
 type Loose = Record<string, unknown>;
 
 function record(value: unknown): Loose | undefined {
@@ -117,8 +110,10 @@ function tenantCapOf(stage: ResolvedStage): number | undefined {
 }
 
 /** Settings of the local ingress for a pipeline without an ingress section (as `lib/local/ingress-server.ts`). */
-function defaultAdmission(stage: ResolvedStage): AdmissionSettings {
+function defaultAdmission(stage: ResolvedStage, stages: readonly ResolvedStage[]): AdmissionSettings {
   return {
+    stage: stage.name,
+    downstream: downstreamAdmissionOf(stages, stage.name),
     softLimit: Math.max(1, Math.floor(stage.flow.depthLimit * INGRESS_DEFAULTS.softLimitFraction)),
     hardLimit: stage.flow.depthLimit,
     overload: 'reject',
@@ -177,7 +172,7 @@ export function topologyOf(pipeline: Pipeline): SimTopology {
         burstLimit: INGRESS_DEFAULTS.burstLimit,
       },
       clients: ingressSection?.clients ?? [],
-      admission: ingressSection ? admissionSettingsOf(ingressSection) : defaultAdmission(acceptStage),
+      admission: ingressSection ? admissionSettingsOf(ingressSection) : defaultAdmission(acceptStage, pipeline.stages),
       depthCacheTtlSeconds: ingressSection?.backpressure.depthCacheTtlSeconds ?? INGRESS_DEFAULTS.depthCacheTtlSeconds,
       resultCacheTtlSeconds:
         ingressSection && !ingressSection.priority.enabled ? ingressSection.backpressure.authorizerResultTtlSeconds : 0,

@@ -99,23 +99,17 @@ describe('simulation report', () => {
   it('writes the time series, the report and one SVG chart per stage plus the ingress', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-sim-'));
     const written = writeOutputs(dir, result, reportOf(examplePipeline, result));
-    expect(readdirSync(dir).sort()).toEqual(
-      [
-        'ingress.svg',
-        'report.json',
-        'series.json',
-        'stage-embed.svg',
-        'stage-extract-low.svg',
-        'stage-extract.svg',
-      ].sort(),
-    );
-    expect(written).toHaveLength(6);
-    const svg = readFileSync(join(dir, 'stage-extract.svg'), 'utf8');
+    // One chart per queue: every stage, and the accept stage's low lane (priority lanes are on in the example)
+    const charts = result.series.stages.map((series) => `stage-${series.name.replace(':', '-')}.svg`);
+    expect(charts).toContain(`stage-${examplePipeline.ingress?.stage}-low.svg`);
+    expect(readdirSync(dir).sort()).toEqual(['ingress.svg', 'report.json', 'series.json', ...charts].sort());
+    expect(written).toHaveLength(3 + charts.length);
+    const svg = readFileSync(join(dir, charts[0] as string), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg).toContain('<polyline');
     expect(svg).toContain('depth limit');
     const series = JSON.parse(readFileSync(join(dir, 'series.json'), 'utf8')) as { t: number[]; stages: unknown[] };
     expect(series.t.length).toBeGreaterThan(0);
-    expect(series.stages).toHaveLength(3);
+    expect(series.stages).toHaveLength(examplePipeline.stages.length + 1);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../lib/cli/main.ts';
 import { parseStages } from '../../lib/cli/simulate.ts';
+import { examplePipeline } from '../../lib/example/pipeline.ts';
 
 function captureOutput() {
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -29,7 +30,12 @@ describe('sluice simulate', () => {
     };
     expect(report.summary.offered).toBe(2_000_000);
     expect(report.summary.lost).toBe(0);
-    expect(report.summary.stages.map((stage) => stage.name)).toEqual(['extract', 'extract:low', 'embed']);
+    const accept = examplePipeline.ingress?.stage;
+    expect(report.summary.stages.map((stage) => stage.name)).toEqual(
+      examplePipeline.stages.flatMap((stage) =>
+        stage.name === accept ? [stage.name, `${stage.name}:low`] : [stage.name],
+      ),
+    );
     expect(report.cost.usdPerMillionJobs).toBeGreaterThan(0);
     expect(report.cost.pricesAsOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(report.recommendations.length).toBeGreaterThan(0);
@@ -53,7 +59,12 @@ describe('sluice simulate', () => {
     ]);
     expect(code).toBe(0);
     expect(output.stdout()).toMatch(/cost \(us-east-1, list prices of/);
-    for (const file of ['series.json', 'report.json', 'ingress.svg', 'stage-extract.svg', 'stage-embed.svg']) {
+    for (const file of [
+      'series.json',
+      'report.json',
+      'ingress.svg',
+      ...examplePipeline.stages.map((stage) => `stage-${stage.name}.svg`),
+    ]) {
       expect(existsSync(join(dir, 'out', file))).toBe(true);
     }
   });
