@@ -28,6 +28,9 @@ export const DEMO = {
   depthCacheTtlSeconds: 0.05,
 } as const;
 
+/** The example pipeline's fan-out: chunks per document, unless --stages says otherwise. */
+const EXAMPLE_FAN_OUT = { stage: 'chunk', fanOut: 3 } as const;
+
 /** `sluice simulate`: the capacity simulator on the example pipeline or a module's. */
 export const simulateCommand = defineCommand({
   name: 'simulate',
@@ -42,6 +45,7 @@ export const simulateCommand = defineCommand({
     '',
     "--stages takes 'NAME:key=value,…;NAME:…' (NAME * for every stage) with keys recordMs, distribution",
     '(fixed|exponential|lognormal), cv, failure (transient share), permanent, fanOut, outage (START+LENGTH seconds).',
+    'On the example pipeline the chunk stage forwards 3 chunks a document unless --stages sets its fanOut.',
   ].join('\n'),
   options: {
     rate: { type: 'string', value: 'R', description: 'offered requests per second (the peak, for ramp/burst)' },
@@ -141,6 +145,16 @@ async function simulateRun(values: Values): Promise<void> {
     }
   }
   const { defaultStage, stages } = parseStages(values.stages);
+  // The example's chunk stage splits a document into two to four chunks (lib/example/pipeline.ts): three on average.
+  const chunk = pipeline.stages.find((candidate) => candidate.name === EXAMPLE_FAN_OUT.stage);
+  if (
+    values.pipeline === undefined &&
+    chunk &&
+    stages[chunk.name]?.fanOut === undefined &&
+    defaultStage?.fanOut === undefined
+  ) {
+    stages[chunk.name] = { ...stages[chunk.name], fanOut: EXAMPLE_FAN_OUT.fanOut };
+  }
   const scenario: Scenario = {
     profile,
     durationSeconds,

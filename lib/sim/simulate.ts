@@ -29,6 +29,7 @@ export interface StageSeries {
   readonly notVisible: number[];
   readonly delayed: number[];
   readonly oldestAgeSeconds: number[];
+  /** New work arriving (accepted or forwarded), without deferral re-sends. */
   readonly inPerSecond: number[];
   readonly outPerSecond: number[];
   readonly concurrency: number[];
@@ -102,7 +103,12 @@ export interface SimulationResult {
   readonly drainSeconds: number | null;
   readonly ingress: IngressCounters;
   readonly stages: readonly StageOutcome[];
-  /** Jobs: accepted = completed + dead-lettered + still queued (holds exactly when no stage fans out). */
+  /**
+   * The ledger. `completed`, `deadLettered` and `queued` count messages (completions at the last stages, every DLQ,
+   * every queue and the overflow), so accepted = completed + dead-lettered + queued holds for jobs when no stage fans
+   * out. `lost` is the message balance over the ingress and every queue — what was sent in and never came out, done,
+   * dead-lettered or still queued — whatever the fan-out; it is 0 unless the model has a defect.
+   */
   readonly ledger: {
     readonly accepted: number;
     readonly completed: number;
@@ -411,7 +417,7 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
         series.notVisible.push(stage.queue.notVisible);
         series.delayed.push(stage.queue.delayed);
         series.oldestAgeSeconds.push(round(sampleAge[index] ?? 0));
-        series.inPerSecond.push(rate(counters.received, before.received));
+        series.inPerSecond.push(rate(counters.arrived, before.arrived));
         series.outPerSecond.push(rate(counters.completed, before.completed));
         series.concurrency.push(stage.busy);
         series.deferredPerSecond.push(rate(totalDeferred(counters), totalDeferred(before)));
@@ -444,6 +450,15 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
     .reduce((sum, stage) => sum + stage.counters.completed, 0);
   const deadLettered = stages.reduce((sum, stage) => sum + stage.counters.deadLettered, 0);
   const queued = stages.reduce((sum, stage) => sum + stage.queue.depth, 0) + overflow;
+  // Messages: what the ingress accepted and the stages forwarded went into a queue or is still on the overflow; what a
+  // queue received was completed, dead-lettered, deferred (and so received again) or is still there.
+  let lost = ingress.accepted - overflow;
+  for (const stage of stages) {
+    const counters = stage.counters;
+    lost += counters.forwarded - counters.arrived;
+    lost +=
+      counters.received - counters.completed - counters.deadLettered - totalDeferred(counters) - stage.queue.depth;
+  }
   return {
     pipeline: pipeline.name,
     scenario,
@@ -456,7 +471,7 @@ export function simulate(pipeline: Pipeline, input: Scenario): SimulationResult 
       completed,
       deadLettered,
       queued,
-      lost: ingress.accepted - completed - deadLettered - queued,
+      lost,
     },
     overflowAtEnd: overflow,
     series: { t, ingress: ingressSeries, stages: stageSeries },

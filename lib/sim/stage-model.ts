@@ -57,6 +57,8 @@ export type DeferralReason = 'next-stage' | 'breaker' | 'limiter' | 'tenant';
 export interface StageCounters {
   /** Messages sent into the queue (accepted, forwarded or re-sent after a deferral). */
   received: number;
+  /** New work sent into the queue (accepted, forwarded, drained from the overflow): `received` without re-sends. */
+  arrived: number;
   /** Records handed to the handler (each receive that was not deferred). */
   attempts: number;
   /** Records whose handler succeeded. */
@@ -165,6 +167,7 @@ export class StageModel {
     if (config.breaker) this.breaker = new BreakerModel(config.breaker);
     this.counters = {
       received: 0,
+      arrived: 0,
       attempts: 0,
       completed: 0,
       forwarded: 0,
@@ -192,6 +195,7 @@ export class StageModel {
     if (count <= 0) return;
     this.queue.send(now, count);
     this.counters.received += count;
+    this.counters.arrived += count;
   }
 
   /** Messages due at this tick become visible (or are redriven to the DLQ); batches due finish. */

@@ -124,6 +124,7 @@ describe('simulator invariants', () => {
         const { ledger, ingress } = result;
         expect(ledger.lost).toBe(0);
         expect(ledger.accepted).toBe(ledger.completed + ledger.deadLettered + ledger.queued);
+        expect(result.stages.every((stage) => stage.counters.forwarded <= stage.counters.completed)).toBe(true);
         // AND every offered request was accepted or rejected for a reason
         expect(ingress.offered).toBe(
           ingress.accepted +
@@ -143,6 +144,21 @@ describe('simulator invariants', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('loses no message when stages fan out (or filter) their work', () => {
+    fc.assert(
+      fc.property(
+        pipelineArbitrary,
+        scenarioArbitrary,
+        fc.integer({ min: 0, max: 4 }),
+        (pipeline, scenario, fanOut) => {
+          const result = run(pipeline, { ...scenario, defaultStage: { ...scenario.defaultStage, fanOut } });
+          expect(result.ledger.lost).toBe(0);
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 
