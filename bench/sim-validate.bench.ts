@@ -70,7 +70,10 @@ for (const { run, completedAt } of measured.runs) {
   });
   const simulated = result.stages[0];
   if (!simulated) throw new Error('the simulation has no stage');
-  const measuredRejected = run.rejected.throttled + run.rejected.shed + run.rejected.failed + run.rejected.dropped;
+  // Rejected by the ingress (429 and 503). Requests the overloaded machine did not answer at all (network errors,
+  // other failures) or the load generator never sent (dropped) are listed apart: API Gateway has no such answer.
+  const measuredRejected = run.rejected.throttled + run.rejected.shed;
+  const unanswered = run.rejected.failed + run.rejected.dropped;
   const simulatedRejected = result.ingress.offered - result.ingress.accepted;
   const label = run.backpressure ? 'with backpressure' : 'without backpressure';
   for (const [figure, real, predicted] of [
@@ -90,6 +93,7 @@ for (const { run, completedAt } of measured.runs) {
       ok ? 'ok' : 'OFF',
     ]);
   }
+  if (unanswered > 0) rows.push([label, 'unanswered (not compared)', String(unanswered), '', '', '']);
   const rates = steps.map((step) => (stage.consumer.maxConcurrency * 1000) / step.recordMs);
   rows.push([
     label,
