@@ -4,7 +4,8 @@ import type { SimulationResult } from './simulate.ts';
 
 /**
  * Cost of a simulated run and per million accepted jobs, from the dated price table in `prices.ts`. Counted:
- * API Gateway requests that passed the throttles; the authorizer's invocations; SQS requests (sends, receives
+ * API Gateway requests that reached the integration (throttled and denied ones are not billed); the authorizer's
+ * invocations; SQS requests (sends, receives
  * including the empty long polls of idle pollers, deletes, visibility changes, dead-letter sends, deferral re-sends,
  * depth reads; 64 KB chunks); consumer invocations and GB-seconds; DynamoDB writes of job status, idempotency and the
  * control table. Not counted: free tiers, data transfer, CloudWatch, KMS, status reads by clients.
@@ -45,7 +46,10 @@ export function estimateCost(pipeline: Pipeline, result: SimulationResult): Cost
     if (quantity > 0) lines.push({ service, item, quantity: Math.round(quantity), usd: quantity * unitUsd });
   };
   const { ingress } = result;
-  add('API Gateway', 'REST API requests', ingress.apiRequests, PRICES.apiGatewayRestRequest.usd);
+  // API Gateway does not bill throttled (429) or unauthorized requests — the depth check's 503 is an authorizer Deny —
+  // only those that reach the integration (an AWS expert's answer on re:Post,
+  // https://repost.aws/questions/QU5y4fo-e3RWyU5r4VmyPIzA; the pricing page is silent): the accepted ones.
+  add('API Gateway', 'REST API requests (accepted)', ingress.accepted, PRICES.apiGatewayRestRequest.usd);
   add('Lambda', 'authorizer invocations', ingress.authorizerInvocations, PRICES.lambdaRequest.usd);
   add(
     'Lambda',

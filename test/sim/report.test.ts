@@ -32,13 +32,13 @@ describe('simulation report', () => {
   it('prices every counted request from the dated table and divides by the accepted jobs', () => {
     // GIVEN the run's counters, WHEN priced
     const cost = estimateCost(examplePipeline, result);
-    // THEN the date and region are stated, the lines add up, and the API Gateway line is requests × list price
+    // THEN the date and region are stated, the lines add up, and the API Gateway line is accepted requests × list price
     expect(cost.pricesAsOf).toBe(PRICES_AS_OF);
     expect(cost.region).toBe('us-east-1');
     const sum = cost.lines.reduce((total, line) => total + line.usd, 0);
     expect(cost.totalUsd).toBeCloseTo(sum, 10);
     const api = cost.lines.find((line) => line.service === 'API Gateway');
-    expect(api?.usd).toBeCloseTo(result.ingress.apiRequests * PRICES.apiGatewayRestRequest.usd, 10);
+    expect(api?.usd).toBeCloseTo(result.ingress.accepted * PRICES.apiGatewayRestRequest.usd, 10);
     expect(cost.usdPerMillionJobs).toBeCloseTo((cost.totalUsd / result.ingress.accepted) * 1_000_000, 6);
     // AND job status and idempotency writes are counted, since the example turns both on
     expect(cost.lines.map((line) => line.item)).toEqual(
