@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks the Node version before loading anything: on an older Node the CLI's modules would fail to link with a stack
 // trace (node:sqlite), instead of saying what to install.
-import { unsupportedNodeMessage } from '../lib/cli/node-version.ts';
+import { unsupportedNodeMessage } from '../lib/local/node-version.ts';
 
 const unsupported = unsupportedNodeMessage(process.versions.node);
 if (unsupported) {

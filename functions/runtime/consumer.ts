@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import middy, { type MiddyfiedHandler } from '@middy/core';
+import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type $ZodType, compile, type output } from 'zod/v4/core';
 import { ENV } from '../../lib/definition/environment.ts';
@@ -8,6 +8,7 @@ import { DEFAULTS } from '../../lib/definition/limits.ts';
 import { lazyClients } from './aws-clients.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { runBatch } from './batch.ts';
+import type { ConsumerHandler } from './consumer-handler.ts';
 import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
@@ -68,8 +69,7 @@ export interface IdempotencyOptions<Data> {
   readonly key?: (data: Data, ctx: JobContext) => string;
 }
 
-/** The Lambda handler {@link consumer} returns: middy-wrapped, so more middlewares can be added with `.use()`. */
-export type ConsumerHandler = MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context>;
+export type { ConsumerHandler, ConsumerMiddleware, ConsumerRequest } from './consumer-handler.ts';
 
 // The runtime imports single lib/definition modules, never lib/definition/index.ts: the index carries the pipeline schema (classic
 // zod, built at module load), which a consumer bundle must not pay for.
@@ -93,7 +93,10 @@ export function consumer<Schema extends $ZodType>(options: ConsumerOptions<Schem
   const base = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     runBatch(config, event.Records, context);
   // sluice handles the invocation's end itself (timeoutMarginMs); middy's early-timeout race is turned off.
-  return middy<SQSEvent, SQSBatchResponse, Error, Context>({ timeoutEarlyInMillis: 0 }).handler(base);
+  const handler: ConsumerHandler = middy<SQSEvent, SQSBatchResponse, Error, Context>({
+    timeoutEarlyInMillis: 0,
+  }).handler(base);
+  return handler;
 }
 
 /** Everything a batch run needs, resolved once at module load. */

@@ -6,7 +6,8 @@
  * export const handler = consumer({ schema: DocumentJob, handler: async (job, ctx) => { ... } });
  */
 export { type BackoffOptions, backoffSeconds, DEFAULT_BACKOFF } from './backoff.ts';
-export { type ConsumerHandler, type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
+export { type ConsumerOptions, consumer, type IdempotencyOptions } from './consumer.ts';
+export type { ConsumerHandler, ConsumerMiddleware, ConsumerRequest } from './consumer-handler.ts';
 export {
   DEFAULT_DEFERRAL,
   DEFERRAL_ATTRIBUTES,

