@@ -4,7 +4,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../definition/index.ts';
+import { DEFAULTS, SQS_LIMITS } from '../definition/index.ts';
 import { InvalidPropsError } from './errors.ts';
 import { durableQueueProblems } from './validate-durable-queue.ts';
 
@@ -41,7 +41,8 @@ export interface DurableQueueProps {
    */
   readonly retentionPeriod?: Duration;
   /**
-   * Largest message the queue accepts (1,024–1,048,576 bytes).
+   * Largest message the queue accepts (1,024–1,048,576 bytes). The dead-letter queue always takes SQS's maximum
+   * (1,048,576), so a message dead-lettered with its reason attributes fits.
    * @default 262144
    */
   readonly maxMessageSizeBytes?: number;
@@ -103,7 +104,11 @@ export class DurableQueue extends Construct {
       queueName: `${baseName}-dlq${this.fifo ? '.fifo' : ''}`,
       ...(this.fifo ? { fifo: true } : {}),
       retentionPeriod: Duration.seconds(DEFAULTS.deadLetterRetentionSeconds),
-      maxMessageSizeBytes: this.maxMessageSizeBytes,
+      // SQS's maximum, whatever the source's: the runtime dead-letters a message with its body plus the reason
+      // attributes, and attributes count toward the message size
+      // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html). A body at
+      // the source's limit then still fits with its reasons instead of arriving via redrive without them.
+      maxMessageSizeBytes: SQS_LIMITS.maxMessageSizeBytes.max,
       enforceSSL: true,
       removalPolicy,
       ...encryption,

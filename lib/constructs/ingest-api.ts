@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { authorizerSettingsOf, ENV, type JsonSchema, type ResolvedIngress } from '../definition/index.ts';
+import { authorizerSettingsOf, DEFAULTS, ENV, type JsonSchema, type ResolvedIngress } from '../definition/index.ts';
 import { InvalidPropsError } from './errors.ts';
 import {
   ACCESS_DENIED_RESPONSE_HEADERS,
@@ -13,13 +13,14 @@ import {
   acceptedResponseTemplate,
   BAD_REQUEST_BODY_TEMPLATE,
   ENQUEUE_UNAVAILABLE_TEMPLATE,
-  enqueueRejectedTemplate,
+  enqueueErrorTemplate,
   getJobTemplate,
   jobStatusTemplate,
   OVERLOADED_TEMPLATE,
   QUOTA_EXCEEDED_TEMPLATE,
   sendMessageTemplate,
   THROTTLED_TEMPLATE,
+  UNSUPPORTED_MEDIA_TYPE_TEMPLATE,
 } from './ingest-templates.ts';
 import { IngressFunction, sluiceFunctionEntry } from './ingress-function.ts';
 import { ingestApiProblems } from './validate-ingest-api.ts';
@@ -68,9 +69,12 @@ export interface IngestApiProps {
    */
   readonly stageName?: string;
   /**
-   * Create the account-level role that lets API Gateway write execution logs (one per account and Region; turn off
-   * when another stack already set it).
-   * @default true
+   * Create the IAM role that lets API Gateway write to CloudWatch Logs and set it on the account
+   * (`AWS::ApiGateway::Account`): one setting per account and Region, shared by every API there, so a library
+   * construct changes it only when asked. API Gateway needs that role before it can write this API's execution and
+   * access logs; leave this off when the account already has one
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html).
+   * @default false
    */
   readonly cloudWatchRole?: boolean;
 }
@@ -85,6 +89,10 @@ export interface IngestApiProps {
  * - The depth-check REQUEST authorizer sheds with 503 + `Retry-After` + `{ error: "overloaded", retryAfterSeconds }`
  *   (ACCESS_DENIED gateway response), routes to the low lane or the overflow queue, and its result is cached by API
  *   Gateway for at most 10 s keyed by the request's second and method.
+ * - Only JSON bodies: another Content-Type gets `415 { error: "unsupported_media_type" }` (passthrough NEVER).
+ * - When SQS refuses the job, its error code decides: the job's size or characters → `400 rejected_by_queue`;
+ *   throttling → `503` + `Retry-After`; access, KMS or a missing queue → `500 enqueue_failed`.
+ * - The queues must be standard queues (no `MessageGroupId` is sent); a FIFO queue is rejected at synth.
  * - `GET /jobs/{id}` reads the job table directly (a DynamoDB integration).
  * - `integration: 'function'` puts an accept Lambda in the path instead: full zod validation and a job record
  *   written before the job is enqueued, at the price of a Lambda invocation per request.
@@ -120,7 +128,7 @@ export class IngestApi extends Construct {
       restApiName: props.apiName ?? this.node.path.replace(/\//g, '-'),
       description: `sluice ingress of stage ${ingress.stage}`,
       endpointTypes: [apigateway.EndpointType.REGIONAL],
-      cloudWatchRole: props.cloudWatchRole ?? true,
+      cloudWatchRole: props.cloudWatchRole ?? false,
       apiKeySourceType: apigateway.ApiKeySourceType.HEADER,
       deployOptions: {
         stageName,
@@ -195,6 +203,7 @@ export class IngestApi extends Construct {
         methodResponses: [
           { statusCode: '202', responseParameters: { 'method.response.header.Location': true } },
           { statusCode: '400' },
+          { statusCode: '500' },
           { statusCode: '503', responseParameters: { 'method.response.header.Retry-After': true } },
         ],
       });
@@ -250,6 +259,10 @@ export class IngestApi extends Construct {
       integrationHttpMethod: 'POST',
       options: {
         credentialsRole: role,
+        // Only JSON bodies are mapped: with NEVER, a body of any other Content-Type is refused with 415 before
+        // anything is sent (a missing Content-Type counts as application/json). WHEN_NO_MATCH would pass a form or
+        // text body to SQS untransformed, as the raw query request.
+        // https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
         passthroughBehavior: apigateway.PassthroughBehavior.NEVER,
         requestParameters: {
           'integration.request.header.Content-Type': "'application/x-www-form-urlencoded'",
@@ -263,10 +276,13 @@ export class IngestApi extends Construct {
             responseTemplates: { 'application/json': acceptedResponseTemplate() },
           },
           {
-            statusCode: '400',
+            // AWS integrations select a response by the backend's HTTP status only
+            // (https://docs.aws.amazon.com/apigateway/latest/api/API_IntegrationResponse.html, selectionPattern): the
+            // template reads SQS's error code and overrides the status (400, 503) where 500 is not the answer.
+            statusCode: '500',
             selectionPattern: '4\\d{2}',
             responseTemplates: {
-              'application/json': enqueueRejectedTemplate(props.maxMessageSizeBytes ?? 262_144),
+              'application/json': enqueueErrorTemplate(props.maxMessageSizeBytes ?? DEFAULTS.maxMessageSizeBytes),
             },
           },
           {
@@ -356,6 +372,12 @@ export class IngestApi extends Construct {
       statusCode: '400',
       responseHeaders: json,
       templates: { 'application/json': BAD_REQUEST_BODY_TEMPLATE },
+    });
+    this.api.addGatewayResponse('UnsupportedMediaType', {
+      type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+      statusCode: '415',
+      responseHeaders: json,
+      templates: { 'application/json': UNSUPPORTED_MEDIA_TYPE_TEMPLATE },
     });
     for (const [id, type] of [
       ['AuthorizerFailure', apigateway.ResponseType.AUTHORIZER_FAILURE],

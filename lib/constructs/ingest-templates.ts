@@ -24,7 +24,9 @@ export const CORRELATION_HEADER = 'x-correlation-id';
 export function sendMessageTemplate(schemaVersion: number): string {
   return [
     "#set($q = '\"')",
-    `#set($correlation = ${jsonString(`$input.params('${CORRELATION_HEADER}')`)})`,
+    // "$!…" reads an absent header as "" whether API Gateway answers "" or null for it.
+    `#set($correlationHeader = "$!input.params('${CORRELATION_HEADER}')")`,
+    `#set($correlation = ${jsonString('$correlationHeader')})`,
     '#if($correlation == "")#set($correlation = $context.requestId)#end',
     '#set($lane = $context.authorizer.lane)',
     '#if("$!lane" == "")#set($lane = "high")#end',
@@ -41,13 +43,60 @@ export function acceptedResponseTemplate(): string {
   ].join('\n');
 }
 
-/** The body of a job SQS refused (e.g. above the queue's maximum message size): a 400, never enqueued. */
-export function enqueueRejectedTemplate(maxMessageSizeBytes: number): string {
-  return `{"error":"rejected_by_queue","message":"The queue refused the job; a job envelope must stay under ${maxMessageSizeBytes} bytes."}`;
+/** The body when SQS could not take the job for now: a 503 with Retry-After, never enqueued. */
+export const ENQUEUE_UNAVAILABLE_TEMPLATE = '{"error":"unavailable","retryAfterSeconds":1}';
+
+/**
+ * SQS error codes (query protocol) that are the job's own fault: a body above the queue's maximum message size
+ * (`InvalidParameterValue`: "Message must be shorter than … bytes"; the envelope is the only parameter the template
+ * sends besides `Action`) or characters SQS does not accept (`InvalidMessageContents`).
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_Errors
+ */
+export const SQS_REJECTED_JOB_CODES = ['InvalidParameterValue', 'InvalidMessageContents'] as const;
+
+/**
+ * SQS error codes that mean "too many requests right now" (SQS's own throttling, the KMS key's, or a quota):
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html and the SendMessage errors.
+ */
+export const SQS_THROTTLING_CODES = [
+  'RequestThrottled',
+  'ThrottlingException',
+  'Throttling',
+  'KMS.ThrottlingException',
+  'OverLimit',
+] as const;
+
+function anyOf(variable: string, values: readonly string[]): string {
+  return values.map((value) => `${variable} == "${value}"`).join(' || ');
 }
 
-/** The body when SQS could not be reached: a 503 with Retry-After, never enqueued. */
-export const ENQUEUE_UNAVAILABLE_TEMPLATE = '{"error":"unavailable","retryAfterSeconds":1}';
+/**
+ * The answer when SQS refuses `SendMessage` with a 4XX (API Gateway selects integration responses of AWS
+ * integrations by HTTP status only, so the error code is read here and the status overridden):
+ * - the job itself (too large, invalid characters): `400 rejected_by_queue`, never enqueued;
+ * - throttling: `503 unavailable` + `Retry-After: 1`;
+ * - anything else (access denied, KMS key disabled or missing, queue gone, unknown codes): `500 enqueue_failed`
+ *   with the code — the producer did nothing wrong, an operator has to act.
+ * SQS answers API Gateway's query-protocol call (which accepts JSON) with `{ Error: { Code, Message, Type } }`; the
+ * `ErrorResponse` wrapper of the XML form is read too.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html
+ */
+export function enqueueErrorTemplate(maxMessageSizeBytes: number): string {
+  return [
+    `#set($code = "$!input.path('$.Error.Code')")`,
+    `#if($code == "")#set($code = "$!input.path('$.ErrorResponse.Error.Code')")#end`,
+    `#if(${anyOf('$code', SQS_REJECTED_JOB_CODES)})`,
+    '#set($context.responseOverride.status = 400)',
+    `{"error":"rejected_by_queue","message":"The queue refused the job; a job envelope must stay under ${maxMessageSizeBytes} bytes of characters SQS accepts."}`,
+    `#elseif(${anyOf('$code', SQS_THROTTLING_CODES)})`,
+    '#set($context.responseOverride.status = 503)',
+    '#set($context.responseOverride.header.Retry-After = "1")',
+    ENQUEUE_UNAVAILABLE_TEMPLATE,
+    '#else',
+    `{"error":"enqueue_failed","message":"The queue could not take the job (${jsonString('$code')}); it was not enqueued."}`,
+    '#end',
+  ].join('\n');
+}
 
 /** The DynamoDB `GetItem` request of the status route (strongly consistent: a record just written is seen). */
 export function getJobTemplate(tableName: string): string {
@@ -62,6 +111,11 @@ export function getJobTemplate(tableName: string): string {
 export function jobStatusTemplate(noRecordStatus: 200 | 404): string {
   const numbers = ['attempts', 'acceptedAt', 'startedAt', 'updatedAt', 'completedAt', 'deadLetteredAt'];
   const strings = ['stage', 'correlationId'];
+  // Attributes are read with .get('name'): Velocity 1.7 resolves $map.name to a getter first, so $map.class is
+  // getClass() (https://velocity.apache.org/engine/1.7/user-guide.html#propertylookuprules).
+  const attribute = (name: string, type: 'S' | 'N') => `$item.get('${name}').${type}`;
+  const quiet = (name: string, type: 'S' | 'N') => `$!${attribute(name, type).slice(1)}`;
+  const error = (name: string) => `$item.get('lastError').M.get('${name}').S`;
   return [
     "#set($item = $input.path('$.Item'))",
     `#set($id = ${jsonString("$input.params('id')")})`,
@@ -69,7 +123,7 @@ export function jobStatusTemplate(noRecordStatus: 200 | 404): string {
     ...(noRecordStatus === 404 ? ['#set($context.responseOverride.status = 404)'] : []),
     '{"jobId":"$id","status":"unknown"}',
     '#else',
-    `{"jobId":"$id","status":"$item.state.S"${strings.map((name) => `#if("$!item.${name}.S" != ""),"${name}":"${jsonString(`$item.${name}.S`)}"#end`).join('')}${numbers.map((name) => `#if("$!item.${name}.N" != ""),"${name}":$item.${name}.N#end`).join('')}#if("$!item.lastError.M" != ""),"lastError":{"class":"${jsonString('$item.lastError.M.class.S')}","message":"${jsonString('$item.lastError.M.message.S')}"}#end}`,
+    `{"jobId":"$id","status":"${jsonString(attribute('state', 'S'))}"${strings.map((name) => `#if("${quiet(name, 'S')}" != ""),"${name}":"${jsonString(attribute(name, 'S'))}"#end`).join('')}${numbers.map((name) => `#if("${quiet(name, 'N')}" != ""),"${name}":${attribute(name, 'N')}#end`).join('')}#if("$!item.get('lastError').M" != ""),"lastError":{"class":"${jsonString(error('class'))}","message":"${jsonString(error('message'))}"}#end}`,
     '#end',
   ].join('\n');
 }
@@ -81,8 +135,17 @@ export const OVERLOADED_TEMPLATE =
 export const THROTTLED_TEMPLATE = '{"error":"throttled","retryAfterSeconds":1}';
 /** Body of an exhausted usage plan quota. */
 export const QUOTA_EXCEEDED_TEMPLATE = '{"error":"quota_exceeded","message":$context.error.messageString}';
-/** Body of a request the model rejected. */
-export const BAD_REQUEST_BODY_TEMPLATE = '{"error":"invalid_request","message":"$context.error.validationErrorString"}';
+/**
+ * Body of a request the model rejected. Gateway response templates are not run by VTL, only substituted
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-gateway-responses.responseTemplates.html),
+ * so nothing can escape `$context.error.validationErrorString` (it quotes the client's input); `messageString` is
+ * API Gateway's own message, already quoted
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference).
+ */
+export const BAD_REQUEST_BODY_TEMPLATE = '{"error":"invalid_request","message":$context.error.messageString}';
+/** Body of a request whose Content-Type has no mapping template (passthrough NEVER: 415). */
+export const UNSUPPORTED_MEDIA_TYPE_TEMPLATE =
+  '{"error":"unsupported_media_type","message":"Send the job as JSON with Content-Type: application/json."}';
 /** Body when the authorizer itself failed or could not be invoked (e.g. throttled): retry soon. */
 export const AUTHORIZER_UNAVAILABLE_TEMPLATE = '{"error":"unavailable","retryAfterSeconds":1}';
 

@@ -40,6 +40,11 @@ export interface PipelineIngressProps {
   readonly tables?: JobTables;
   /** @default - QueueAlarms creates a topic */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Set API Gateway's account-level CloudWatch role (see `IngestApiProps.cloudWatchRole`).
+   * @default false
+   */
+  readonly cloudWatchRole?: boolean;
 }
 
 /**
@@ -131,6 +136,7 @@ export class PipelineIngress extends Construct {
       ...(jobTable ? { jobTable } : {}),
       ...(props.acceptEntry ? { acceptEntry: props.acceptEntry } : {}),
       apiName: `sluice-${props.pipelineName}`,
+      cloudWatchRole: props.cloudWatchRole ?? false,
     });
   }
 }

@@ -24,6 +24,20 @@ export function ingestApiProblems(props: IngestApiProps): string[] {
       );
     }
   }
+  // The direct integration's SendMessage carries no MessageGroupId, which a FIFO queue requires
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#SQS-SendMessage-request-MessageGroupId),
+  // and the accept function sends none either.
+  for (const [name, queue] of [
+    ['queue', props.queue],
+    ['lowLaneQueue', props.lowLaneQueue],
+    ['overflowQueue', props.overflowQueue],
+  ] as const) {
+    if (queue?.fifo) {
+      problems.push(
+        `${name} must be a standard queue (the ingress sends no MessageGroupId, which a FIFO queue requires), but a FIFO queue was provided`,
+      );
+    }
+  }
   const ttl = ingress.backpressure.authorizerResultTtlSeconds;
   if (!Token.isUnresolved(ttl) && (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_AUTHORIZER_TTL_SECONDS)) {
     problems.push(

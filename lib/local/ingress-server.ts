@@ -168,7 +168,8 @@ export async function startIngressServer(options: IngressServerOptions): Promise
   const overflowReader = options.overflowQueueUrl
     ? new QueueDepthReader({ sqs: options.sqs, queueUrls: [options.overflowQueueUrl], ttlMs })
     : undefined;
-  const validate = validatorFor(options.schema, ingress?.integration ?? 'direct');
+  const integration = ingress?.integration ?? 'direct';
+  const validate = validatorFor(options.schema, integration);
   const schemaVersion = ingress?.schemaVersion ?? 1;
   const batcher = new SendBatcher(options.sqs);
   const stats: IngressStats = {
@@ -254,7 +255,15 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       }
       target = decision.target;
     }
-    // 3. Request validation.
+    // 3. The body's media type: in direct mode the SQS integration maps application/json only, with passthrough
+    // NEVER, so API Gateway refuses any other Content-Type with 415 (no header counts as application/json). A Lambda
+    // proxy (function mode) passes every request through.
+    if (integration === 'direct' && !isJsonMediaType(header(request, 'content-type'))) {
+      stats.invalid++;
+      request.resume();
+      return send(response, 415, { error: 'unsupported_media_type', message: UNSUPPORTED_MEDIA_TYPE_MESSAGE });
+    }
+    // 4. Request validation.
     const limit = stage.queue.maxMessageSizeBytes;
     const raw = await readBody(request, limit);
     if (raw === undefined) {
@@ -279,7 +288,7 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       stats.invalid++;
       return send(response, 400, { error: 'invalid_request', message: problem });
     }
-    // 4. The integration: the envelope to the lane's queue or the overflow queue.
+    // 5. The integration: the envelope to the lane's queue or the overflow queue.
     const jobId = randomUUID();
     const correlationId = header(request, 'x-correlation-id') ?? jobId;
     const acceptedAt = Date.now();
@@ -436,6 +445,19 @@ function validatorFor(
       })
       .join('; ');
   };
+}
+
+/** The 415 message, as the IngestApi's UNSUPPORTED_MEDIA_TYPE gateway response says it. */
+const UNSUPPORTED_MEDIA_TYPE_MESSAGE = 'Send the job as JSON with Content-Type: application/json.';
+
+/**
+ * Whether a Content-Type selects the IngestApi's `application/json` request template. API Gateway treats a missing
+ * header as application/json (https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html);
+ * the type is compared case-insensitively and its parameters (`; charset=utf-8`) are ignored (RFC 9110 §8.3.1).
+ */
+function isJsonMediaType(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType.trim() === '') return true;
+  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {

@@ -95,6 +95,23 @@ describe('DurableQueue options', () => {
     }
   });
 
+  it("gives the dead-letter queue SQS's maximum message size, so a body at the source's limit fits with its reasons", () => {
+    // GIVEN a queue at the default 256 KiB
+    const stack = testStack();
+
+    // WHEN
+    const durable = new DurableQueue(stack, 'Jobs');
+
+    // THEN message attributes count toward the size
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html)
+    const template = templateOf(stack);
+    const sizeOf = (queue: sqs.Queue) =>
+      template.toJSON().Resources[stack.getLogicalId(queue.node.defaultChild as sqs.CfnQueue)].Properties
+        .MaximumMessageSize;
+    expect(sizeOf(durable.queue)).toBe(262_144);
+    expect(sizeOf(durable.deadLetterQueue)).toBe(1_048_576);
+  });
+
   it('raises the visibility timeout only upwards', () => {
     const stack = testStack();
     const durable = new DurableQueue(stack, 'Jobs', { visibilityTimeout: Duration.seconds(200) });

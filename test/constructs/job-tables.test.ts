@@ -1,5 +1,7 @@
 import { App, aws_iam as iam, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { describe, expect, test } from 'vitest';
 import { JobTables } from '../../lib/constructs/job-tables.ts';
 import { ENV, IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
@@ -27,6 +29,41 @@ describe('JobTables', () => {
         TimeToLiveSpecification: { AttributeName: JOB_TABLE.ttlAttribute, Enabled: true },
       },
     });
+  });
+
+  test('encrypts both tables with the AWS managed key (aws/dynamodb) unless told otherwise', () => {
+    // GIVEN
+    const stack = unbundledStack();
+    // WHEN
+    const tables = new JobTables(stack, 'Tables');
+    // THEN SSE with KMS and no key of ours: DynamoDB uses aws/dynamodb
+    expect(tables.encryption).toBe(dynamodb.TableEncryption.AWS_MANAGED);
+    const template = Template.fromStack(stack);
+    template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true } }, 2);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+  });
+
+  test('encrypts both tables with a customer managed key, or an AWS owned key, when asked', () => {
+    // GIVEN
+    const stack = unbundledStack();
+    const key = new kms.Key(stack, 'Key');
+    // WHEN
+    new JobTables(stack, 'Tables', { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key });
+    new JobTables(stack, 'Owned', { encryption: dynamodb.TableEncryption.DEFAULT, idempotency: false });
+    // THEN SSEEnabled false is DynamoDB's AWS owned key
+    const template = Template.fromStack(stack);
+    template.resourcePropertiesCountIs(
+      'AWS::DynamoDB::Table',
+      { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() } },
+      2,
+    );
+    template.resourcePropertiesCountIs('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: false } }, 1);
+  });
+
+  test('fails if a customer managed key is asked for without a key', () => {
+    expect(
+      () => new JobTables(unbundledStack(), 'Tables', { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED }),
+    ).toThrow(/encryptionKey is required when encryption is CUSTOMER_MANAGED, but none was provided/);
   });
 
   test('creates the idempotency table keyed as lib/definition says', () => {

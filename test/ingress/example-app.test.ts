@@ -73,6 +73,15 @@ describe('the example app ingress', () => {
     });
   });
 
+  it("leaves the account's API Gateway CloudWatch role alone unless the app asks (-c sluice:apiGatewayCloudWatchRole=true)", () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+
+    const asking = new App({
+      context: { 'aws:cdk:bundling-stacks': [], 'sluice:apiGatewayCloudWatchRole': 'true' },
+    });
+    Template.fromStack(new ExampleStack(asking, 'Example')).resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
   it('serves job status from the job table', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'CUSTOM' });
   });

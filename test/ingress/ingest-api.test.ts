@@ -198,6 +198,44 @@ describe('IngestApi template', () => {
     expect(JSON.stringify(get)).toMatch(/responseOverride\.status = 404/);
   });
 
+  it('does not set the account-wide CloudWatch role of API Gateway unless asked', () => {
+    // GIVEN / WHEN the default, then an API that asks for it
+    const byDefault = templateOf(apiWith({}));
+    const asked = templateOf(apiWith({}, () => ({ cloudWatchRole: true })));
+
+    // THEN only the second sets AWS::ApiGateway::Account (one per account and Region)
+    byDefault.resourceCountIs('AWS::ApiGateway::Account', 0);
+    asked.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  it('refuses bodies that are not JSON with 415: templates for application/json only, passthrough NEVER', () => {
+    // GIVEN / WHEN
+    const template = templateOf(apiWith({}));
+
+    // THEN a request of another Content-Type is rejected before SQS
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html)
+    const method = Object.values(
+      template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'POST' } }),
+    )[0];
+    expect(Object.keys(method?.Properties.Integration.RequestTemplates)).toEqual(['application/json']);
+    expect(method?.Properties.Integration.PassthroughBehavior).toBe('NEVER');
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNSUPPORTED_MEDIA_TYPE',
+      StatusCode: '415',
+    });
+  });
+
+  it('fails if a queue is FIFO (the ingress sends no MessageGroupId)', () => {
+    expect(() =>
+      apiWith({ priority: { enabled: true } }, (stack) => ({
+        queue: new sqs.Queue(stack, 'Fifo', { fifo: true }),
+        lowLaneQueue: new sqs.Queue(stack, 'LowFifo', { fifo: true }),
+      })),
+    ).toThrow(
+      /queue must be a standard queue \(the ingress sends no MessageGroupId, which a FIFO queue requires\), but a FIFO queue was provided\n- lowLaneQueue must be a standard queue/,
+    );
+  });
+
   it('fails if a priority or buffer ingress lacks its queues, or function mode its entry and table', () => {
     expect(() =>
       apiWith({ priority: { enabled: true }, backpressure: { overload: 'buffer' }, integration: 'function' }),
