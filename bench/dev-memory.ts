@@ -7,6 +7,7 @@
  *
  * - default: the example pipeline, every accepted job followed to completion (GET /jobs/{id}) as `sluice load --url`
  *   does; on a shared 2-core machine this completes 10–20 jobs a second.
+ * - `--uncapped`: without the Node flags of `npm start` (V8's default heap sizes), for comparison.
  * - `--light`: `bench/dev-memory-pipeline.ts` (one stage, 1 ms of work a job, no job table), jobs not followed; the
  *   run ends when the dashboard shows the stage's queue empty, and completed = accepted − dead-lettered.
  *
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '150' },
     isolates: { type: 'string' },
     light: { type: 'boolean', default: false },
+    uncapped: { type: 'boolean', default: false },
   },
 });
 const jobs = Number(values.jobs);
@@ -52,7 +54,8 @@ function startFlags(): string[] {
 
 const light = values.light ?? false;
 const port = await freePort();
-const flags = startFlags();
+// --uncapped: plain `node bin/sluice.ts dev`, V8's default heap sizes, for comparison.
+const flags = values.uncapped ? [] : startFlags();
 const args = [
   ...flags,
   'bin/sluice.ts',
