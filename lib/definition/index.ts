@@ -88,6 +88,7 @@ export type {
   SpecWarning,
 } from './resolve-stage.ts';
 export {
+  CONTROL_TABLE,
   FINAL_JOB_STATES,
   IDEMPOTENCY_TABLE,
   JOB_STATES,
