@@ -483,7 +483,10 @@ async function forward(config: ConsumerConfig, messages: OutgoingMessage[], corr
   }
   const fifo = url.endsWith('.fifo');
   const outgoing = messages.map((message) =>
-    fifo ? { ...message, messageGroupId: message.messageGroupId ?? correlationId } : { body: message.body },
+    fifo
+      ? { ...message, messageGroupId: message.messageGroupId ?? correlationId }
+      : // Standard queue: only the tenant's group id (fair queues); no deduplication id.
+        { body: message.body, ...(message.messageGroupId ? { messageGroupId: message.messageGroupId } : {}) },
   );
   const failed = await sendMessages(config.clients, url, outgoing);
   if (failed.size > 0) {

@@ -1,11 +1,15 @@
 import type { Context } from 'aws-lambda';
 import { encodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
+import { PRESSURE_ENV, tenantGroupIdOf } from '../../lib/definition/pressure.ts';
 import { ConsumerConfigurationError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { BatchScope, Gatherer } from './micro-batcher.ts';
 import type { PressureConfig } from './pressure.ts';
 import type { Limiter } from './rate-limiter.ts';
 import type { OutgoingMessage } from './sqs-actions.ts';
+
+/** The pipeline's tenant key, read once per container (`SLUICE_TENANT_KEY`). */
+const TENANT_KEY = process.env[PRESSURE_ENV.tenantKey] || undefined;
 
 /** Options of {@link JobContext.forward}. */
 export interface ForwardOptions {
@@ -193,9 +197,12 @@ export class JobContext {
       correlationId: this.correlationId,
       acceptedAt: Date.now(),
     };
+    // The record's group goes on (FIFO order, or the tenant on a fair queue); else the job's tenant, when the pipeline
+    // names a tenant key (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html).
+    const messageGroupId = this.messageGroupId ?? tenantGroupIdOf(data, TENANT_KEY);
     this.forwarded.push({
       body: encodeJob(envelope),
-      ...(this.messageGroupId === undefined ? {} : { messageGroupId: this.messageGroupId }),
+      ...(messageGroupId === undefined ? {} : { messageGroupId }),
       deduplicationId: jobId,
     });
     return jobId;
