@@ -1,3 +1,4 @@
+import { DEPTH_ATTRIBUTES } from '../../lib/definition/limits.ts';
 import type { AwsClients } from './aws-clients.ts';
 import type { Logger } from './log.ts';
 
@@ -11,8 +12,8 @@ import type { Logger } from './log.ts';
  * deferral would spend them twice. The cost is that a record that would have forwarded nothing is held back too;
  * the runtime cannot know that before running it.
  *
- * The depth is `ApproximateNumberOfMessages` (visible messages, what the ingress's admission watches too) from
- * `GetQueueAttributes` (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html),
+ * The depth is the sum of {@link DEPTH_ATTRIBUTES} (waiting, in flight and delayed: what the ingress's admission and
+ * the valve watch too; the next stage's own deferred records are delayed messages) from `GetQueueAttributes` (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html),
  * read at most once per `ttlMs` per container and shared by every record in flight: a batch of 1,000 records costs one
  * call at most. SQS's approximate counts lag by up to a minute
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/confirm-queue-is-empty.html), so the limit
@@ -68,9 +69,11 @@ export class NextStageDepth {
     this.calls++;
     try {
       const result = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: [...DEPTH_ATTRIBUTES] }),
       );
-      this.depth = Number(result.Attributes?.ApproximateNumberOfMessages ?? 0);
+      let depth = 0;
+      for (const name of DEPTH_ATTRIBUTES) depth += Number(result.Attributes?.[name] ?? 0) || 0;
+      this.depth = depth;
     } catch (error) {
       this.logger.warn("Could not read the next stage's depth; records are let through until it can be read", {
         queueUrl: this.queueUrl,

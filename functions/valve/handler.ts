@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV } from '../../lib/definition/environment.ts';
-import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
+import { DEPTH_ATTRIBUTES } from '../../lib/definition/limits.ts';
 import { readBreaker } from '../runtime/circuit-breaker.ts';
 import { runValve, type ValvePorts, type ValveStage } from './valve.ts';
 

@@ -1,10 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEPTH_ATTRIBUTES } from '../../functions/authorizer/queue-depth.ts';
 import { readBreaker } from '../../functions/runtime/circuit-breaker.ts';
 import type { ValveDecision } from '../../functions/valve/decide.ts';
 import { runValve, type ValvePorts, type ValveStage, type ValveStep } from '../../functions/valve/valve.ts';
 import type { Pipeline } from '../definition/index.ts';
+import { DEPTH_ATTRIBUTES } from '../definition/limits.ts';
 import type { EventSourcePoller } from './event-source-poller.ts';
 import type { ProvisionedPipeline } from './provision.ts';
 

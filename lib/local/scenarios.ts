@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEPTH_ATTRIBUTES } from '../../functions/authorizer/queue-depth.ts';
 import { expectedChunks } from '../../functions/examples/document-store.ts';
 import { INDEX_WRITES_ATTRIBUTE } from '../../functions/examples/index-table.ts';
 import { decodeJob, definePipeline, type Pipeline } from '../definition/index.ts';
+import { DEPTH_ATTRIBUTES } from '../definition/limits.ts';
 import { type ExampleResources, startExampleResources } from '../example/local-setup.ts';
 import { exampleDefinition } from '../example/pipeline.ts';
 import type { Engines } from './engines.ts';

@@ -86,6 +86,41 @@ describe('next-stage pressure', () => {
     expect(depthReads()).toBe(2);
   });
 
+  it("counts the next stage's delayed (deferred) messages towards its depth", async () => {
+    // GIVEN a next stage whose 2 messages are all delayed, as its own deferred records are, with a hard limit of 2
+    // (GetQueueAttributes reports them as ApproximateNumberOfMessagesDelayed, not as visible messages:
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html)
+    const [queue, next] = await Promise.all([createQueuePair(sqs), createQueuePair(sqs)]);
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    for (const text of ['x', 'y']) {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: next.queueUrl, MessageBody: job({ text }), DelaySeconds: 900 }),
+      );
+    }
+    let runs = 0;
+    const run = consumer({
+      schema: Chunk,
+      stage: 'chunk',
+      queueUrl: queue.queueUrl,
+      nextQueueUrl: next.queueUrl,
+      clients: { sqs },
+      pressure: { nextDepthLimit: 2, deferral: { baseSeconds: 0, maxSeconds: 0 } },
+      logSink: () => undefined,
+      handler: (chunk, ctx) => {
+        runs++;
+        ctx.forward(chunk);
+      },
+    });
+    await sendBodies(sqs, queue.queueUrl, [job({ text: 'a' })]);
+
+    // WHEN a record arrives
+    const event = await receiveEvent(sqs, queue, 1);
+
+    // THEN it is deferred, not run: the next stage is at its limit even though nothing in it is visible
+    expect((await run(event, fakeContext())).batchItemFailures).toEqual([]);
+    expect(runs).toBe(0);
+  });
+
   it('fails if nextDepthLimit is set without a next queue, or is not a positive integer', () => {
     expect(() => consumer({ schema: Chunk, handler: () => undefined, pressure: { nextDepthLimit: 10 } })).toThrow(
       /nextDepthLimit needs the next stage's queue: pass nextQueueUrl or set SLUICE_NEXT_QUEUE_URL/,
