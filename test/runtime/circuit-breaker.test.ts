@@ -104,6 +104,10 @@ describe('circuit breaker shared by two containers', () => {
     let now = 1_000_000;
     let downstreamUp = false;
     const runs = { a: 0, b: 0 };
+    let finishB: () => void = () => undefined;
+    const bDone = new Promise<void>((resolve) => {
+      finishB = resolve;
+    });
     const lines: Record<'a' | 'b', string[]> = { a: [], b: [] };
     const container = (name: 'a' | 'b') =>
       consumer({
@@ -121,9 +125,12 @@ describe('circuit breaker shared by two containers', () => {
         // Failed records stay hidden for the rest of the test, so each receive below gets the records it sent.
         backoff: { baseSeconds: 60, maxSeconds: 60 },
         logSink: (line) => lines[name].push(line),
-        handler: () => {
+        handler: async () => {
           runs[name]++;
           if (!downstreamUp) throw new TransientError('embedding service returned 503');
+          // A's probe reports only after B's batch is done, so the order of the two containers' outcomes is fixed
+          // (otherwise a fast A could close the breaker before B asks, and B's third record would rightly run).
+          if (name === 'a') await bDone;
         },
       });
     const a = container('a');
@@ -164,8 +171,9 @@ describe('circuit breaker shared by two containers', () => {
     await sendBodies(sqs, queue.queueUrl, [job({ text: 'p1' })]);
     const probeA = a(await receiveEvent(sqs, queue, 1), fakeContext());
     await sendBodies(sqs, queue.queueUrl, [job({ text: 'p2' }), job({ text: 'p3' })]);
-    const probeB = b(await receiveEvent(sqs, queue, 2), fakeContext());
-    await Promise.all([probeA, probeB]);
+    await b(await receiveEvent(sqs, queue, 2), fakeContext());
+    finishB();
+    await probeA;
     // THEN exactly halfOpenProbes (2) ran as probes across the two containers, the third was deferred
     expect(runs.a + runs.b - 4).toBe(2);
     // AND their successes closed the breaker
