@@ -32,6 +32,11 @@ export interface IngestApiProps {
   /** The stage's queue (the high lane when priority lanes are on). */
   readonly queue: sqs.IQueue;
   /**
+   * The job data field naming the tenant (the pipeline's `tenantKey`): its value is sent as the message group id on
+   * the standard queue (SQS fair queues). @default - no message group id
+   */
+  readonly tenantKey?: string;
+  /**
    * The low lane's queue; required when `ingress.priority.enabled`.
    * @default - no low lane
    */
@@ -268,7 +273,7 @@ export class IngestApi extends Construct {
           'integration.request.header.Content-Type': "'application/x-www-form-urlencoded'",
           'integration.request.path.queue': 'context.authorizer.queue',
         },
-        requestTemplates: { 'application/json': sendMessageTemplate(props.ingress.schemaVersion) },
+        requestTemplates: { 'application/json': sendMessageTemplate(props.ingress.schemaVersion, props.tenantKey) },
         integrationResponses: [
           {
             statusCode: '202',

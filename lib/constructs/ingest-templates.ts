@@ -1,4 +1,4 @@
-import { JOB_TABLE } from '../definition/index.ts';
+import { JOB_TABLE, MESSAGE_GROUP_ID_MAX_LENGTH } from '../definition/index.ts';
 
 /**
  * The API Gateway mapping templates (VTL) of the `IngestApi`. Kept apart from the construct so that the local ingress
@@ -21,7 +21,7 @@ export const CORRELATION_HEADER = 'x-correlation-id';
  * `{ jobId, schemaVersion, data, correlationId, acceptedAt, priority }` with `jobId` = the API Gateway request id,
  * `acceptedAt` = the request time (epoch ms) and `priority` = the lane the authorizer chose.
  */
-export function sendMessageTemplate(schemaVersion: number): string {
+export function sendMessageTemplate(schemaVersion: number, tenantKey?: string): string {
   return [
     "#set($q = '\"')",
     // "$!…" reads an absent header as "" whether API Gateway answers "" or null for it.
@@ -31,8 +31,27 @@ export function sendMessageTemplate(schemaVersion: number): string {
     '#set($lane = $context.authorizer.lane)',
     '#if("$!lane" == "")#set($lane = "high")#end',
     `#set($envelope = "{\${q}jobId\${q}:\${q}$context.requestId\${q},\${q}schemaVersion\${q}:${schemaVersion},\${q}data\${q}:$input.json('$'),\${q}correlationId\${q}:\${q}$correlation\${q},\${q}acceptedAt\${q}:$context.requestTimeEpoch,\${q}priority\${q}:\${q}$lane\${q}}")`,
-    'Action=SendMessage&MessageBody=$util.urlEncode($envelope)',
+    ...(tenantKey === undefined ? [] : tenantGroupLines(tenantKey)),
+    `Action=SendMessage&MessageBody=$util.urlEncode($envelope)${tenantKey === undefined ? '' : '$tenantParameter'}`,
   ].join('\n');
+}
+
+/**
+ * The tenant as the message's group id on the standard queue, so SQS fair queues keep one tenant's backlog from
+ * raising the others' dwell time (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html).
+ * The same rule as `tenantGroupIdOf` (the local ingress and the accept function): a string, or an integer of at most
+ * 15 digits, of 1 to 128 printable ASCII characters (MessageGroupId's alphabet,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html); anything else sends no
+ * group id. `$input.json` gives the field's JSON text, so a string is told from a number, an object or `true`.
+ */
+function tenantGroupLines(tenantKey: string): string[] {
+  return [
+    `#set($tenantJson = "$!input.json('$.${tenantKey}')")`,
+    '#set($tenant = "")',
+    `#if($tenantJson.startsWith('"'))#set($tenant = "$!input.path('$.${tenantKey}')")#elseif($tenantJson.matches('-?(0|[1-9][0-9]{0,14})'))#set($tenant = $tenantJson)#end`,
+    '#set($tenantParameter = "")',
+    `#if($tenant.length() > 0 && $tenant.length() <= ${MESSAGE_GROUP_ID_MAX_LENGTH} && $tenant.matches('[\\x21-\\x7e]+'))#set($tenantParameter = "&MessageGroupId=$util.urlEncode($tenant)")#end`,
+  ];
 }
 
 /** The 202 body of an accepted job, with `Location` set to its status route. */

@@ -21,6 +21,8 @@ export interface PipelineIngressProps {
   /** The built stage requests are accepted into (its queue is the high lane). */
   readonly stage: Stage;
   readonly pipelineName: string;
+  /** The pipeline's tenant key, sent as the message group id by the ingress. @default - none */
+  readonly tenantKey?: string;
   /** Draft-04 JSON schema of request bodies (`requestJsonSchema(zodSchema).schema`). */
   readonly requestSchema: JsonSchema;
   /**
@@ -132,6 +134,7 @@ export class PipelineIngress extends Construct {
       ...(this.lowLane ? { lowLaneQueue: this.lowLane.queue.queue } : {}),
       ...(this.overflowQueue ? { overflowQueue: this.overflowQueue.queue } : {}),
       requestSchema: props.requestSchema,
+      ...(props.tenantKey === undefined ? {} : { tenantKey: props.tenantKey }),
       maxMessageSizeBytes: definition.queue.maxMessageSizeBytes,
       ...(jobTable ? { jobTable } : {}),
       ...(props.acceptEntry ? { acceptEntry: props.acceptEntry } : {}),

@@ -154,6 +154,7 @@ export class Pipeline extends Construct {
         stageDefinition,
         stage: this.stage(stageDefinition.name),
         pipelineName: definition.name,
+        ...(definition.tenantKey === undefined ? {} : { tenantKey: definition.tenantKey }),
         requestSchema: props.requestSchema,
         ...(props.acceptEntry === undefined ? {} : { acceptEntry: props.acceptEntry }),
         ...(stageDefinition.next === undefined ? {} : { next: this.stage(stageDefinition.next).queue }),

@@ -141,13 +141,15 @@ export const MESSAGE_GROUP_ID_MAX_LENGTH = 128;
  * The message group id of a job on a standard queue: the value of its tenant field, so SQS fair queues keep one
  * tenant's backlog from raising the others' dwell time
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html). Undefined when
- * the pipeline has no tenant key, or the job has no usable value (a string or a number, at most 128 characters of
+ * the pipeline has no tenant key, or the job has no usable value (a string or an integer, at most 128 characters of
  * the characters SQS allows): such a message is its own tenant, as SQS treats a message without a group id.
  */
 export function tenantGroupIdOf(data: unknown, tenantKey: string | undefined): string | undefined {
   if (tenantKey === undefined || data === null || typeof data !== 'object') return undefined;
   const value = (data as Record<string, unknown>)[tenantKey];
-  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  // Numbers: integers of at most 15 digits only, which read the same in JSON and in JavaScript (the direct-mode
+  // mapping template reads the raw JSON text; see the IngestApi's sendMessageTemplate).
+  const text = typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1e15 ? String(value) : value;
   if (typeof text !== 'string' || text.length === 0 || text.length > MESSAGE_GROUP_ID_MAX_LENGTH) return undefined;
   // MessageGroupId: alphanumeric characters and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
   return /^[\x21-\x7e]+$/.test(text) ? text : undefined;

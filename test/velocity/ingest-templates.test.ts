@@ -96,6 +96,32 @@ describe('IngestApi mapping templates', () => {
     },
   );
 
+  it.each([
+    { tenantId: '"acme-eu"', groupId: 'acme-eu' },
+    { tenantId: '42', groupId: '42' },
+    { tenantId: '"has space"', groupId: undefined },
+    { tenantId: 'true', groupId: undefined },
+  ])('sends tenant $tenantId as message group id $groupId on the standard queue', async ({ tenantId, groupId }) => {
+    // GIVEN the example's SendMessage template (its pipeline's tenantKey is tenantId); on a standard queue SQS fair
+    // queues use the message group id as the tenant
+    // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html), whose
+    // alphabet is printable ASCII (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html)
+    const template =
+      example.find(
+        (candidate) => candidate.site.kind === 'integration-request' && candidate.site.httpMethod === 'POST',
+      ) ?? expect.fail('no SendMessage template');
+
+    // WHEN a job of that tenant is accepted
+    const rendered = await velocity.render(template.template, {
+      body: `{"documentId":"d","tenantId":${tenantId}}`,
+      context: { requestId: 'req-1', requestTimeEpoch: 1, authorizer: { queue: 'q' } },
+    });
+
+    // THEN the form carries the tenant as MessageGroupId when it is usable as one, and nothing otherwise
+    const field = rendered.output.split('&').find((part) => part.startsWith('MessageGroupId='));
+    expect(field === undefined ? undefined : decodeURIComponent(field.slice('MessageGroupId='.length))).toBe(groupId);
+  });
+
   it.each(SQS_SEND_ERRORS)(
     'answers $expect when SQS refuses SendMessage with $code (HTTP $httpStatus)',
     async (error) => {

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { tenantGroupIdOf } from '../../lib/definition/index.ts';
+import { examplePipeline } from '../../lib/example/pipeline.ts';
 import { adversarialJsonObject, adversarialString, requestId, shortAdversarialString } from './adversarial.ts';
 import type { SynthesizedTemplate } from './synthesized-templates.ts';
+
+/** The example's tenant key; the tenant field the generated bodies carry. */
+const TENANT_KEY = examplePipeline.tenantKey ?? 'tenantId';
+
 import {
   type Rendered,
   substituteGatewayResponse,
@@ -127,6 +133,18 @@ const sendMessage = defineCheck<SendMessageCase>({
     .record(
       {
         body: adversarialJsonObject,
+        // The example's tenant key: a string (printable or not, up to and over 128 characters), an integer, a
+        // fraction, true, an object or nothing; only a usable value becomes the message group id.
+        tenant: fc.oneof(
+          adversarialString,
+          fc.stringMatching(/^[\x21-\x7e]{1,140}$/),
+          fc.integer(),
+          fc.bigInt({ min: -(10n ** 17n), max: 10n ** 17n }).map(Number),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.constant(true),
+          fc.constant({ id: 'x' }),
+          fc.constant(undefined),
+        ),
         correlation: adversarialString,
         lane: fc.constantFrom('high', 'low'),
         requestId,
@@ -135,6 +153,10 @@ const sendMessage = defineCheck<SendMessageCase>({
       },
       { requiredKeys: ['body', 'requestId', 'epoch', 'missingParamsAreNull'] },
     )
+    .map(({ tenant, ...value }) => ({
+      ...value,
+      body: tenant === undefined ? value.body : { ...value.body, [TENANT_KEY]: tenant },
+    }))
     .map((value) => ({
       ...value,
       input: {
@@ -151,8 +173,14 @@ const sendMessage = defineCheck<SendMessageCase>({
     })),
   async check(engine, template, testCase) {
     const rendered = await engine.render(template.template, testCase.input);
-    expect(rendered.output).toMatch(/^Action=SendMessage&MessageBody=[^&=]*$/);
+    expect(rendered.output).toMatch(/^Action=SendMessage&MessageBody=[^&=]*(&MessageGroupId=[^&=]*)?$/);
     const envelope = JSON.parse(formField(rendered.output, 'MessageBody'));
+    // The tenant as message group id (SQS fair queues), by the same rule as the local ingress and the accept function.
+    const tenantKey = /input\.json\('\$\.(\w+)'\)/.exec(template.template)?.[1];
+    const groupId = rendered.output.includes('&MessageGroupId=')
+      ? formField(rendered.output, 'MessageGroupId')
+      : undefined;
+    expect(groupId).toBe(tenantGroupIdOf(JSON.parse(JSON.stringify(testCase.body)), tenantKey));
     expect(envelope).toEqual({
       jobId: testCase.requestId,
       schemaVersion: expect.any(Number),
