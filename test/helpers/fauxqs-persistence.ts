@@ -26,6 +26,12 @@ interface PersistenceManagerClass {
 
 const patched = Symbol.for('sluice.test.fauxqs-visibility-reset');
 const statements = new WeakMap<PersistenceManagerInstance, { run(...values: unknown[]): unknown }>();
+let resets = 0;
+
+/** Messages this process's fauxqs handed back with visibility 0 (each one fauxqs 2.4.1 would have lost). */
+export function visibilityResets(): number {
+  return resets;
+}
 
 /**
  * Makes every fauxqs persistence in this process keep a message whose visibility is set to 0. Idempotent; call it
@@ -48,6 +54,7 @@ export async function keepMessagesOnVisibilityReset(): Promise<void> {
       statements.set(this, statement);
     }
     statement.run(messageId);
+    resets++;
   };
   prototype[patched] = true;
 }
