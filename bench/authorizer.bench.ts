@@ -5,6 +5,8 @@
  *    (the floor) and the authorizer with its cache defeated (every decision reads SQS: what a cache saves).
  * 2. `GetQueueAttributes` calls per 10,000 decisions at several request rates, on a virtual clock (arrivals spread
  *    evenly, 10 ms ticks of concurrent decisions), against the real embedded SQS engine. Goal: ≤ 1 call per TTL.
+ * 3. Whole-pipeline admission: the same count with N stages downstream of the ingress watched (1,000 decisions a
+ *    second), and the cache-hit decision time with N stages against the one-stage cache hit measured in the same run.
  */
 import { performance } from 'node:perf_hooks';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -128,6 +130,50 @@ try {
     const windows = Math.ceil(durationS / settings.depthCacheTtlSeconds);
     console.log(
       `| ${rate.toLocaleString('en-US')}/s | ${durationS.toFixed(2)} s | ${windows} | ${counter.count} | ${(counter.count / windows / 2).toFixed(2)} |`,
+    );
+  }
+
+  console.log('\n### Whole-pipeline admission: N downstream stages watched (TTL 1 s, 1,000 decisions/s)\n');
+  console.log(
+    '| stages watched (+ 2 lanes) | SQS calls | TTL windows | calls per TTL per queue | cache hit, µs | vs 1 stage |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  let oneStageHit: number | undefined;
+  for (const stages of [1, 2, 5, 10, 20]) {
+    const downstreamQueueUrls: string[] = [];
+    for (let index = 0; index < stages; index += 1) {
+      const url = (await setup.send(new CreateQueueCommand({ QueueName: `bench-stage-${stages}-${index}` }))).QueueUrl;
+      downstreamQueueUrls.push(url as string);
+    }
+    const withStages: AuthorizerSettings = {
+      ...settings,
+      downstream: downstreamQueueUrls.map((_, index) => ({
+        stage: `s${index}`,
+        depthLimit: 1000,
+        ageSloSeconds: 60,
+        drainRatePerSecond: 100,
+      })),
+    };
+    const sqs = client();
+    const counter = countCalls(sqs);
+    let now = 0;
+    const authorize = createAuthorizer({
+      settings: withStages,
+      queues: { queueUrl: high, lowLaneQueueUrl: low, downstreamQueueUrls },
+      sqs,
+      now: () => now,
+    });
+    const decisions = 10_000;
+    for (let made = 0; made < decisions; made += 10) {
+      now = made; // 10 decisions every 10 ms: 1,000 a second
+      await Promise.all(Array.from({ length: 10 }, () => authorize(event)));
+    }
+    const windows = Math.ceil((now + 1) / 1000);
+    const queues = 2 + stages;
+    const hitUs = await timePerCall(`authorizer, cache hit, ${stages} stages`, 100_000, () => authorize(event));
+    oneStageHit ??= hitUs;
+    console.log(
+      `| ${stages} | ${counter.count} | ${windows} | ${(counter.count / windows / queues).toFixed(2)} | ${hitUs.toFixed(2)} | ${(hitUs / oneStageHit).toFixed(2)}× |`,
     );
   }
 } finally {

@@ -5,6 +5,7 @@ import { type $ZodType, safeParse } from 'zod/v4/core';
 import { encodeJob, type JobEnvelope, type Priority } from '../../lib/definition/envelope.ts';
 import { ENV } from '../../lib/definition/environment.ts';
 import { DEFAULTS } from '../../lib/definition/limits.ts';
+import { PRESSURE_ENV, tenantGroupIdOf } from '../../lib/definition/pressure.ts';
 import { JOB_TABLE } from '../../lib/definition/tables.ts';
 import { IngressConfigurationError } from '../authorizer/errors.ts';
 
@@ -26,6 +27,8 @@ export interface AcceptTargets {
   /** Days a job record is kept (DynamoDB TTL). @default DEFAULTS.jobTtlDays (30) */
   readonly jobTtlDays?: number;
   readonly schemaVersion: number;
+  /** The pipeline's tenant key: its value is sent as the message group id (SQS fair queues). @default none */
+  readonly tenantKey?: string;
 }
 
 /** Options of {@link createAcceptHandler}. */
@@ -116,7 +119,14 @@ export function createAcceptHandler(
         });
     }
     try {
-      await options.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeJob(job) }));
+      const tenantGroup = tenantGroupIdOf(job.data, targets.tenantKey);
+      await options.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: encodeJob(job),
+          ...(tenantGroup === undefined ? {} : { MessageGroupId: tenantGroup }),
+        }),
+      );
     } catch (error) {
       // Not enqueued: the id must not look issued.
       if (targets.jobTableName && options.dynamo) {
@@ -161,6 +171,7 @@ export function acceptTargetsFromEnvironment(env: NodeJS.ProcessEnv = process.en
     ...optional(ENV.lowLaneQueueUrl, 'lowLaneQueueUrl'),
     ...optional(ENV.overflowQueueUrl, 'overflowQueueUrl'),
     ...optional(ENV.jobTableName, 'jobTableName'),
+    ...optional(PRESSURE_ENV.tenantKey, 'tenantKey'),
     schemaVersion: Number(env[ENV.schemaVersion] ?? 1),
   };
 }

@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ENV } from '../../lib/definition/environment.ts';
+import { PRESSURE_ENV } from '../../lib/definition/pressure.ts';
 import type { AuthorizerSettings } from '../../lib/definition/resolve-ingress.ts';
 import { type AdmissionDecision, decideAdmission, laneOf } from './decide.ts';
 import { IngressConfigurationError } from './errors.ts';
@@ -12,7 +13,7 @@ import { QueueDepthReader } from './queue-depth.ts';
  *
  * - Admitted: an `Allow` policy with context `{ lane, target, queue, retryAfterSeconds: 0 }`; the accept
  *   integration sends to the queue named by `queue` (the lane's queue, or the overflow queue).
- * - Shed: a `Deny` policy with context `{ reason, retryAfterSeconds, status }`; the API's ACCESS_DENIED gateway
+ * - Shed: a `Deny` policy with context `{ reason, stage, retryAfterSeconds, status }` (`stage`: the bottleneck); the API's ACCESS_DENIED gateway
  *   response turns it into `503`, a `Retry-After` header and `{ "error": "overloaded", "retryAfterSeconds": n }`.
  *
  * The policy covers every method of the stage (the result is cached by API Gateway for at most 10 s, keyed by
@@ -27,6 +28,8 @@ export interface AuthorizerQueues {
   readonly lowLaneQueueUrl?: string;
   /** The overflow queue, with the `buffer` overload policy. */
   readonly overflowQueueUrl?: string;
+  /** The queues of the stages after the ingress stage, in the order of `settings.downstream`. @default [] */
+  readonly downstreamQueueUrls?: readonly string[];
 }
 
 /** Options of {@link createAuthorizer}. */
@@ -65,10 +68,18 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   if (settings.priorityEnabled && !queues.lowLaneQueueUrl) {
     throw new IngressConfigurationError('priority lanes are on, but no low lane queue URL was provided');
   }
+  const downstreamUrls = queues.downstreamQueueUrls ?? [];
+  const downstreamStages = settings.downstream ?? [];
+  if (downstreamUrls.length !== downstreamStages.length) {
+    throw new IngressConfigurationError(
+      `whole-pipeline admission watches ${downstreamStages.length} downstream stages, but ${downstreamUrls.length} downstream queue URLs were provided`,
+    );
+  }
+  // One reader for every queue: one GetQueueAttributes per queue per TTL, however many stages are watched.
   const reader = new QueueDepthReader({
     // The endpoint comes from the Region or AWS_ENDPOINT_URL, never from a queue URL's host.
     sqs: options.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false }),
-    queueUrls: overflowUrl ? [...laneQueues, overflowUrl] : laneQueues,
+    queueUrls: [...laneQueues, ...(overflowUrl ? [overflowUrl] : []), ...downstreamUrls],
     ttlMs: settings.depthCacheTtlSeconds * 1000,
     ...(options.now ? { now: options.now } : {}),
   });
@@ -94,6 +105,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       laneDepth: lane === 'low' ? lowDepth : highDepth,
       lane,
       settings,
+      downstreamDepths: downstreamUrls.map((url) => snapshot.depths.get(url) ?? 0),
       ...(overflowDepth === undefined ? {} : { overflowDepth }),
     });
     return policyFor(event.methodArn, decision, queues, depth);
@@ -184,6 +196,7 @@ function policyFor(
     context: {
       status: decision.status,
       reason: decision.reason,
+      stage: decision.stage,
       retryAfterSeconds: decision.retryAfterSeconds,
       depth,
     },
@@ -204,12 +217,22 @@ export function authorizerOptionsFromEnvironment(env: NodeJS.ProcessEnv = proces
   }
   const low = env[ENV.lowLaneQueueUrl];
   const overflow = env[ENV.overflowQueueUrl];
+  const downstreamRaw = env[PRESSURE_ENV.downstreamQueueUrls];
+  let downstreamQueueUrls: string[] = [];
+  if (downstreamRaw) {
+    try {
+      downstreamQueueUrls = JSON.parse(downstreamRaw) as string[];
+    } catch (error) {
+      throw new IngressConfigurationError(`${PRESSURE_ENV.downstreamQueueUrls} is not valid JSON`, { cause: error });
+    }
+  }
   return {
     settings,
     queues: {
       queueUrl,
       ...(low ? { lowLaneQueueUrl: low } : {}),
       ...(overflow ? { overflowQueueUrl: overflow } : {}),
+      downstreamQueueUrls,
     },
   };
 }

@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DEPTH_ATTRIBUTES } from '../../lib/definition/limits.ts';
 
 /**
  * Queue depths for the depth-check authorizer, read with `GetQueueAttributes` and kept in memory for a short TTL.
@@ -8,13 +9,6 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
  * starting another (coalescing). The TTL counts from the start of a refresh, so a slow SQS answer does not let a
  * second call slip in.
  */
-
-/** The attributes summed into a queue's depth: waiting, in flight (being processed or backing off) and delayed. */
-export const DEPTH_ATTRIBUTES = [
-  'ApproximateNumberOfMessages',
-  'ApproximateNumberOfMessagesNotVisible',
-  'ApproximateNumberOfMessagesDelayed',
-] as const;
 
 /** One reading of every watched queue. */
 export interface DepthSnapshot {

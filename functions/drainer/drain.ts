@@ -6,8 +6,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { SQS_LIMITS } from '../../lib/definition/limits.ts';
-import { DEPTH_ATTRIBUTES } from '../authorizer/queue-depth.ts';
+import { DEPTH_ATTRIBUTES, SQS_LIMITS } from '../../lib/definition/limits.ts';
 import { sendEntries } from '../runtime/sqs-actions.ts';
 
 /**

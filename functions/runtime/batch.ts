@@ -11,21 +11,27 @@ import {
   JobStateStoreError,
   MalformedMessageError,
   MessageGroupBlockedError,
+  PressureError,
   SchemaValidationError,
   TransientError,
   UnsupportedSchemaVersionError,
 } from './errors.ts';
 import * as idempotency from './idempotency.ts';
-import { JobContext } from './job-context.ts';
+import { type BatchEnvironment, JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
+import { BatchScope } from './micro-batcher.ts';
 import { DataIssues, parseData } from './parse-data.ts';
+import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
+import type { TenantLease } from './tenant-bulkhead.ts';
 
 /** What became of one record. */
 type Outcome =
   | { readonly kind: 'succeeded'; readonly ms: number }
   | { readonly kind: 'skipped' }
+  /** Held back by pressure: sent again with a delay by settle, without spending the record's retry budget. */
+  | { readonly kind: 'deferred'; readonly error: PressureError; readonly ms?: number }
   | {
       // Not run (the invocation's time ran short, another delivery holds it, an earlier record of its FIFO group is
       // pending) or run with only its status write left: handed back to the queue, never counted as a failure, never
@@ -44,10 +50,15 @@ type Outcome =
 
 type Failed = Extract<Outcome, { kind: 'failed' }>;
 type Released = Extract<Outcome, { kind: 'released' }>;
+type Deferred = Extract<Outcome, { kind: 'deferred' }>;
 
 interface RecordState {
   readonly record: SQSRecord;
   readonly receiveCount: number;
+  /** What the records of the batch share (stage, logger, Lambda context, pressure, micro-batchers). */
+  readonly batch: BatchEnvironment;
+  /** The tenant slot the record holds while it runs (tenant bulkhead). */
+  lease?: TenantLease;
   job?: JobEnvelope;
   outcome?: Outcome;
   /** Set once the record was sent to the dead-letter queue (true) or the send failed (false, with the reason). */
@@ -75,13 +86,25 @@ export async function runBatch(
   records: readonly SQSRecord[],
   context: Context,
 ): Promise<SQSBatchResponse> {
+  const batch: BatchEnvironment = {
+    stage: config.stage,
+    logger: config.logger,
+    lambdaContext: context,
+    pressure: config.pressure,
+    scope: config.batchers ? new BatchScope(config.batchers) : undefined,
+  };
   const states: RecordState[] = records.map((record) => ({
     record,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+    batch,
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
-  return settle(config, states, fifo);
+  const response = await settle(config, states, fifo);
+  if (config.pressure.active) {
+    await endBatch(config);
+  }
+  return response;
 }
 
 async function runEach(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
@@ -91,6 +114,7 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
       const state = states[next++] as RecordState;
       const outcome = runRecord(config, state, context);
       state.outcome = outcome instanceof Promise ? await outcome : outcome;
+      if (state.lease) await releaseAdmission(config.pressure, state.lease);
     }
   };
   const workers = Math.min(config.recordConcurrency, states.length);
@@ -132,6 +156,9 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         const running = runRecord(config, state, context);
         const outcome = running instanceof Promise ? await running : running;
         state.outcome = outcome;
+        if (state.lease) await releaseAdmission(config.pressure, state.lease);
+        // A deferred record blocks its group like a released one: FIFO takes no per-message delay, so it is handed
+        // back in place and the group's later records must wait for it.
         if (outcome.kind === 'succeeded' || outcome.kind === 'skipped') {
           continue;
         }
@@ -151,6 +178,33 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
 /** Whether a failed record goes to the dead-letter queue now: a permanent failure, or its last allowed receive. */
 function deadLettersNow(config: ConsumerConfig, state: RecordState, outcome: Failed): boolean {
   return Boolean(config.deadLetterQueueUrl) && (outcome.permanent || state.receiveCount >= config.maxReceiveCount);
+}
+
+/**
+ * Sends the records held back by pressure again (see `deferral.ts`). Those that cannot be (FIFO, too many message
+ * attributes, a failed send) become released records, handed back with the deferral's delay and never marked failed;
+ * those past `maxDeferrals` become permanent failures, dead-lettered with the reason.
+ */
+async function deferHeld(config: ConsumerConfig, states: RecordState[]): Promise<void> {
+  let held: RecordState[] | undefined;
+  for (const state of states) {
+    if (state.outcome?.kind === 'deferred') {
+      held ??= [];
+      held.push(state);
+    }
+  }
+  if (held === undefined) {
+    return;
+  }
+  const queueUrl = config.queueUrl ?? queueUrlFromArn((held[0] as RecordState).record.eventSourceARN);
+  const results = await deferRecords(
+    config,
+    queueUrl,
+    held.map((state) => ({ record: state.record, error: (state.outcome as Deferred).error, jobId: state.job?.jobId })),
+  );
+  results.forEach((result, index) => {
+    if (result.kind !== 'deferred') (held[index] as RecordState).outcome = result;
+  });
 }
 
 /** Sends failed records to the dead-letter queue with their reasons and notes in each whether it got there. */
@@ -211,17 +265,16 @@ function runRecord(config: ConsumerConfig, state: RecordState, context: Context)
   }
   if (parsed instanceof Promise) {
     return parsed.then(
-      (settled: unknown) => runParsed(config, state, context, job, settled, remaining),
+      (settled: unknown) => runParsed(config, state, job, settled, remaining),
       (error: unknown) => failure(config, error),
     );
   }
-  return runParsed(config, state, context, job, parsed, remaining);
+  return runParsed(config, state, job, parsed, remaining);
 }
 
 function runParsed(
   config: ConsumerConfig,
   state: RecordState,
-  context: Context,
   job: JobEnvelope,
   parsed: unknown,
   remaining: number,
@@ -229,14 +282,40 @@ function runParsed(
   if (parsed instanceof DataIssues) {
     return { kind: 'failed', error: withoutStack(() => new SchemaValidationError(parsed.issues)), permanent: true };
   }
+  // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
+  return config.pressure.gated
+    ? admitThenRun(config, state, job, parsed, remaining)
+    : runAdmitted(config, state, job, parsed, remaining);
+}
+
+async function admitThenRun(
+  config: ConsumerConfig,
+  state: RecordState,
+  job: JobEnvelope,
+  data: unknown,
+  remaining: number,
+): Promise<Outcome> {
+  const admission = await admit(config.pressure, data, remaining);
+  if (admission instanceof PressureError) {
+    return { kind: 'deferred', error: admission };
+  }
+  state.lease = admission;
+  return runAdmitted(config, state, job, data, remaining);
+}
+
+function runAdmitted(
+  config: ConsumerConfig,
+  state: RecordState,
+  job: JobEnvelope,
+  parsed: unknown,
+  remaining: number,
+): Outcome | Promise<Outcome> {
   const ctx = new JobContext({
     job,
     receiveCount: state.receiveCount,
-    stage: config.stage,
     messageId: state.record.messageId,
     messageGroupId: state.record.attributes.MessageGroupId,
-    logger: config.logger,
-    lambdaContext: context,
+    batch: state.batch,
   });
   return config.idempotency || config.jobs
     ? runTracked(config, job, parsed, ctx, remaining)
@@ -246,13 +325,18 @@ function runParsed(
 /** The handler, then its forwarded jobs; synchronous when the handler is and forwards nothing. */
 function runHandler(config: ConsumerConfig, data: unknown, ctx: JobContext): Outcome | Promise<Outcome> {
   const started = performance.now();
+  if (config.batchers) ctx.startRun();
   let pending: Promise<void> | void;
   try {
     pending = config.handler(data, ctx);
   } catch (error) {
+    if (config.batchers) ctx.endRun();
+    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return { ...failure(config, error), ms: elapsedMs(started) };
   }
   if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
+    if (config.batchers) ctx.endRun();
+    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
     return { kind: 'succeeded', ms: elapsedMs(started) };
   }
   return finishHandler(config, pending, ctx, started);
@@ -266,12 +350,16 @@ async function finishHandler(
 ): Promise<Outcome> {
   try {
     if (pending !== undefined) await pending;
+    if (config.batchers) ctx.endRun();
     if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
+    if (config.batchers) ctx.endRun();
+    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return { ...failure(config, error), ms: elapsedMs(started) };
   }
+  if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
   return { kind: 'succeeded', ms: elapsedMs(started) };
 }
 
@@ -377,7 +465,10 @@ async function releaseKey(
   }
 }
 
-function failure(config: ConsumerConfig, error: unknown): Failed {
+function failure(config: ConsumerConfig, error: unknown): Failed | Deferred {
+  if (error instanceof PressureError) {
+    return { kind: 'deferred', error };
+  }
   const asError = error instanceof Error ? error : new Error(String(error));
   const kind = config.classify?.(error) ?? defaultClassify(error);
   return { kind: 'failed', error: asError, permanent: kind === 'permanent' };
@@ -392,7 +483,10 @@ async function forward(config: ConsumerConfig, messages: OutgoingMessage[], corr
   }
   const fifo = url.endsWith('.fifo');
   const outgoing = messages.map((message) =>
-    fifo ? { ...message, messageGroupId: message.messageGroupId ?? correlationId } : { body: message.body },
+    fifo
+      ? { ...message, messageGroupId: message.messageGroupId ?? correlationId }
+      : // Standard queue: only the tenant's group id (fair queues); no deduplication id.
+        { body: message.body, ...(message.messageGroupId ? { messageGroupId: message.messageGroupId } : {}) },
   );
   const failed = await sendMessages(config.clients, url, outgoing);
   if (failed.size > 0) {
@@ -437,6 +531,7 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
   let succeeded = 0;
   let skipped = 0;
   let toPark = 0;
+  await deferHeld(config, states);
   for (const state of states) {
     const outcome = state.outcome as Outcome;
     if (outcome.kind === 'succeeded') {
@@ -444,6 +539,8 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
       processingTimesMs.push(outcome.ms);
     } else if (outcome.kind === 'skipped') {
       skipped++;
+    } else if (outcome.kind === 'deferred') {
+      // Sent again with its delay (deferHeld); counted by reason in the pressure metrics, reported done here.
     } else if (outcome.kind === 'released') {
       (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
     } else {

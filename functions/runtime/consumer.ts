@@ -12,6 +12,8 @@ import type { ConsumerHandler } from './consumer-handler.ts';
 import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
+import { type MicroBatcherOptions, validateMicroBatcher } from './micro-batcher.ts';
+import { type PressureOptions, resolvePressure } from './pressure.ts';
 
 /** Options of {@link consumer}. */
 export interface ConsumerOptions<Schema extends $ZodType> {
@@ -51,6 +53,18 @@ export interface ConsumerOptions<Schema extends $ZodType> {
   readonly clients?: { readonly sqs?: SQSClient; readonly dynamo?: DynamoDBClient };
   /** Where log lines and EMF documents go. @default stdout */
   readonly logSink?: LogSink;
+  /**
+   * Backpressure: how records held back by pressure are deferred (without spending their retry budget), and the
+   * pressure the stage watches. @default - deferral defaults; the rest from the SLUICE_* variables the constructs set
+   */
+  readonly pressure?: PressureOptions;
+  /**
+   * Micro-batchers, reachable as `ctx.batch(name)`: items from the records of a batch are gathered into downstream
+   * calls, and a poison item is isolated by bisection so it fails only its own record.
+   * @example { embeddings: { maxItems: 96, maxWaitMs: 20, call: (texts) => embed(texts) } }
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each batcher has its own item and result types
+  readonly batchers?: Readonly<Record<string, MicroBatcherOptions<any, any>>>;
 }
 
 /** Options of idempotency. */
@@ -116,6 +130,15 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1) {
     problems.push(`schemaVersion must be an integer of at least 1, but ${schemaVersion} was provided`);
   }
+  const clients = lazyClients(options.clients);
+  const logSink = options.logSink;
+  const pipeline = options.pipeline ?? env[ENV.pipelineName] ?? stage;
+  const logger = createLogger({ pipeline, stage }, undefined, logSink);
+  const nextQueueUrl = options.nextQueueUrl ?? env[ENV.nextQueueUrl];
+  const pressure = resolvePressure(options.pressure, { env, pipeline, stage, nextQueueUrl, clients, logger }, problems);
+  for (const [name, batcher] of Object.entries(options.batchers ?? {})) {
+    validateMicroBatcher(name, batcher, problems);
+  }
   const idempotencyTable =
     options.idempotency === false ? undefined : (options.idempotency?.tableName ?? env[ENV.idempotencyTableName]);
   const jobTable = options.jobs === false ? undefined : (options.jobs?.tableName ?? env[ENV.jobTableName]);
@@ -127,17 +150,10 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
       `The consumer of stage '${stage}' is misconfigured:\n- ${problems.join('\n- ')}`,
     );
   }
-  const clients = lazyClients(options.clients);
-  const logSink = options.logSink;
-  const logger = createLogger(
-    { pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage, stage },
-    undefined,
-    logSink,
-  );
   const idempotencyOptions = options.idempotency || undefined;
   return {
     stage,
-    pipeline: options.pipeline ?? env[ENV.pipelineName] ?? stage,
+    pipeline,
     validator: compileSchema(options.schema),
     handler: options.handler as (job: unknown, ctx: JobContext) => Promise<void> | void,
     schemaVersion,
@@ -149,10 +165,15 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
     maxReceiveCount,
     queueUrl: options.queueUrl ?? env[ENV.queueUrl],
     deadLetterQueueUrl: options.deadLetterQueueUrl ?? env[ENV.deadLetterQueueUrl],
-    nextQueueUrl: options.nextQueueUrl ?? env[ENV.nextQueueUrl],
+    nextQueueUrl,
     clients,
     logger,
     logSink,
+    pressure,
+    batchers:
+      options.batchers && Object.keys(options.batchers).length > 0
+        ? (options.batchers as Readonly<Record<string, MicroBatcherOptions<unknown, unknown>>>)
+        : undefined,
     idempotency: idempotencyTable
       ? {
           store: {

@@ -110,6 +110,61 @@ export class ConsumerConfigurationError extends SluiceRuntimeError {
   }
 }
 
+/** Why a record was deferred: the pressure that held it back. */
+export type DeferralReason = 'next-stage' | 'rate-limit' | 'breaker-open' | 'tenant-cap' | 'handler';
+
+/**
+ * Base class of pressure: the record is fine, but something downstream cannot take it now. The runtime turns it into a
+ * deferral (the record is sent again with a delay) that never spends the record's retry budget. A transient error for
+ * any code that does not know about pressure.
+ */
+export class PressureError extends TransientError {
+  readonly reason: DeferralReason;
+  /** When to try again, if the source of the pressure knows (a limiter's refill, a breaker's open period). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(reason: DeferralReason, message: string, retryAfterSeconds?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PressureError';
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * Defers the record: thrown by `ctx.limiter(name).take()` when the bucket is empty, and by a handler that wants its
+ * record tried later without counting an attempt.
+ *
+ * @example
+ * if (await quotaExhausted(job.tenantId)) throw new DeferError('handler', 'tenant quota exhausted', 60);
+ */
+export class DeferError extends PressureError {
+  constructor(reason: DeferralReason, message: string, retryAfterSeconds?: number, options?: ErrorOptions) {
+    super(reason, message, retryAfterSeconds, options);
+    this.name = 'DeferError';
+  }
+}
+
+/** The record was deferred more times than the stage allows (`maxDeferrals`): pressure never let it through. */
+export class DeferralLimitExceededError extends PermanentError {
+  constructor(deferrals: number, maxDeferrals: number, lastReason: string, options?: ErrorOptions) {
+    super(
+      `The record was deferred ${deferrals} times (last for ${lastReason}), reaching maxDeferrals ${maxDeferrals}; it is dead-lettered so it is not deferred forever.`,
+      options,
+    );
+    this.name = 'DeferralLimitExceededError';
+  }
+}
+
+/** A micro-batched item that made its downstream call fail on its own, isolated by bisecting the call. */
+export class PoisonItemError extends PermanentError {
+  constructor(batcher: string, options?: ErrorOptions) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`Item of micro-batcher '${batcher}' fails its downstream call on its own${cause}`, options);
+    this.name = 'PoisonItemError';
+  }
+}
+
 /** How the runtime treats a failed record. */
 export type FailureKind = 'permanent' | 'transient';
 

@@ -1,5 +1,6 @@
 import { formatDemo, runDemo } from '../local/demo.ts';
 import { startEngines } from '../local/engines.ts';
+import { formatScenario, runScenario, SCENARIOS, type ScenarioName } from '../local/scenarios.ts';
 import { defineCommand } from './command.ts';
 import { UsageError } from './errors.ts';
 
@@ -21,12 +22,26 @@ export const demoCommand = defineCommand({
       default: '60',
     },
     json: { type: 'boolean', description: 'print the ledger as JSON on stdout' },
+    scenario: {
+      type: 'string',
+      value: 'NAME',
+      description: `a pressure scenario on the example document pipeline instead: ${SCENARIOS.join(' or ')}`,
+    },
   },
-  examples: ['sluice demo', 'sluice demo --overload-seconds 10 --json'],
+  examples: [
+    'sluice demo',
+    'sluice demo --overload-seconds 10 --json',
+    'sluice demo --scenario embedding-outage --json',
+  ],
   run: demo,
 });
 
-async function demo(values: { 'overload-seconds': string | undefined; json: boolean }): Promise<void> {
+async function demo(values: {
+  'overload-seconds': string | undefined;
+  json: boolean;
+  scenario: string | undefined;
+}): Promise<void> {
+  if (values.scenario !== undefined) return scenario(values.scenario, values.json);
   const overloadSeconds = values['overload-seconds'] === undefined ? 60 : Number(values['overload-seconds']);
   if (!Number.isInteger(overloadSeconds) || overloadSeconds < 1 || overloadSeconds > 3_600) {
     throw new UsageError(
@@ -58,4 +73,25 @@ async function demo(values: { 'overload-seconds': string | undefined; json: bool
 export function expectedDuration(overloadSeconds: number): string {
   const minutes = Math.max(1, Math.round((5 * overloadSeconds) / 60));
   return `sluice demo: two runs of ${overloadSeconds} s overload and then the drain, about ${minutes} min in all (--overload-seconds shortens it)`;
+}
+
+/** `--scenario`: one pressure scenario on the example pipeline (lib/local/scenarios.ts); exits 1 when not ok. */
+async function scenario(name: string, json: boolean): Promise<void> {
+  if (!SCENARIOS.includes(name as ScenarioName)) {
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}, but '${name}' was provided`);
+  }
+  const engines = await startEngines();
+  const tty = process.stderr.isTTY;
+  try {
+    const result = await runScenario({
+      engines,
+      scenario: name as ScenarioName,
+      onProgress: (line) => process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`),
+    });
+    if (tty) process.stderr.write('\n');
+    console.log(json ? JSON.stringify(result, null, 2) : formatScenario(result));
+    if (!result.ok) process.exitCode = 1;
+  } finally {
+    await engines.stop();
+  }
 }

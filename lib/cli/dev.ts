@@ -76,6 +76,7 @@ async function dev(values: {
     dashboard: true,
     ...(isolates > 0 ? { maxIsolatesPerFunction: isolates } : {}),
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
+    ...(definition.resources ? { resources: definition.resources } : {}),
   });
   const { engines, provisioned } = local;
   const lines = [

@@ -3,12 +3,15 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { $ZodType } from 'zod/v4/core';
 import type { Pipeline } from '../definition/index.ts';
+import type { LocalPipelineOptions } from '../local/local-pipeline.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** A pipeline to run locally, with the schema its ingress validates. */
 export interface LocalDefinition {
   readonly pipeline: Pipeline;
   readonly acceptSchema?: $ZodType;
+  /** Resources the handlers need besides the pipeline's own (the example's index table and embedding service). */
+  readonly resources?: LocalPipelineOptions['resources'];
 }
 
 /**
@@ -44,11 +47,12 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
  */
 async function exampleDefinition(): Promise<LocalDefinition> {
   try {
-    const [{ examplePipeline }, { DocumentJob }] = await Promise.all([
+    const [{ examplePipeline }, { DocumentJob }, { startExampleResources }] = await Promise.all([
       import('../example/pipeline.ts'),
       import('../../functions/examples/schemas.ts'),
+      import('../example/local-setup.ts'),
     ]);
-    return { pipeline: examplePipeline, acceptSchema: DocumentJob };
+    return { pipeline: examplePipeline, acceptSchema: DocumentJob, resources: startExampleResources };
   } catch (error) {
     if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     throw new UsageError(

@@ -7,6 +7,7 @@ import { CliError, UsageError } from './errors.ts';
 import { explainError } from './explain-error.ts';
 import { jobsCommand } from './jobs.ts';
 import { loadCommand } from './load.ts';
+import { simulateCommand } from './simulate.ts';
 import { statusCommand } from './status.ts';
 
 /** The CLI's commands, in the order `sluice --help` lists them. A new command adds its entry here. */
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   devCommand as Command,
   loadCommand as Command,
   demoCommand as Command,
+  simulateCommand as Command,
   statusCommand as Command,
   dlqCommand as Command,
   jobsCommand as Command,

@@ -1,13 +1,20 @@
-import { Annotations, Duration, NestedStack, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, NestedStack, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { JsonSchema, Pipeline as PipelineDefinition, ResolvedStage } from '../definition/index.ts';
+import {
+  type JsonSchema,
+  type Pipeline as PipelineDefinition,
+  PRESSURE_ENV,
+  type ResolvedStage,
+} from '../definition/index.ts';
 import { AlarmTopic } from './alarm-topic.ts';
+import { ControlTable } from './control-table.ts';
 import { InvalidPropsError } from './errors.ts';
 import { JobTables } from './job-tables.ts';
 import { PipelineIngress } from './pipeline-ingress.ts';
 import { PipelineMonitoring } from './pipeline-monitoring.ts';
+import { PipelineValve } from './pipeline-valve.ts';
 import { Stage } from './stage.ts';
 
 /** Stages above which a pipeline puts each stage in a nested stack (about 14 resources a stage; 500 per stack). */
@@ -57,6 +64,10 @@ export class Pipeline extends Construct {
   readonly definition: PipelineDefinition;
   readonly alarmTopic: sns.ITopic;
   readonly tables?: JobTables;
+  /** The control table of the limiters, breakers and bulkheads, when the definition needs one. */
+  readonly controlTable?: ControlTable;
+  /** The valve that pauses stages whose breaker is open or whose next stage is full, when any stage has either. */
+  readonly valve?: PipelineValve;
   /** The HTTP ingress (API, low lane, overflow and drainer), when the definition has an `ingress` section. */
   readonly ingress?: PipelineIngress;
   /** Alarms (one composite notifying `alarmTopic`), dashboard and the stack outputs `sluice status --stack` reads. */
@@ -80,6 +91,9 @@ export class Pipeline extends Construct {
         ...(props.tablesRemovalPolicy === undefined ? {} : { removalPolicy: props.tablesRemovalPolicy }),
       });
     }
+    if (definition.controlTable) {
+      this.controlTable = new ControlTable(this, 'Control');
+    }
     const nested = props.nestedStacks ?? definition.stages.length > NESTED_STACKS_ABOVE_STAGES;
     const byName = new Map(definition.stages.map((stage) => [stage.name, stage]));
     // A stage needs its next stage's queue, so the next stage is built first (the definition has no cycles).
@@ -97,14 +111,36 @@ export class Pipeline extends Construct {
         stage,
         pipelineName: definition.name,
         alarmTopic: this.alarmTopic,
-        ...(next === undefined ? {} : { next: next.queue }),
+        ...(next === undefined || nextStage === undefined
+          ? {}
+          : { next: next.queue, nextDepthLimit: nextStage.flow.depthLimit }),
         ...(this.tables === undefined ? {} : { tables: this.tables }),
+        ...(this.controlTable === undefined ? {} : { controlTable: this.controlTable }),
+        ...(definition.tenantKey === undefined ? {} : { tenantKey: definition.tenantKey }),
       });
       this.stagesByName.set(stage.name, built);
       return built;
     };
     for (const stage of definition.stages) {
       build(stage);
+    }
+    const watched = definition.stages.filter((stage) => stage.breaker !== undefined || stage.next !== undefined);
+    if (watched.length > 0) {
+      this.valve = new PipelineValve(this, 'Valve', {
+        pipelineName: definition.name,
+        ...(this.controlTable === undefined ? {} : { controlTable: this.controlTable }),
+        stages: watched.map((stage) => {
+          const next = stage.next === undefined ? undefined : byName.get(stage.next);
+          return {
+            stage: stage.name,
+            consumer: this.stage(stage.name).consumer,
+            ...(stage.breaker === undefined ? {} : { breakerOpen: Duration.seconds(stage.breaker.openSeconds) }),
+            ...(next === undefined
+              ? {}
+              : { next: { queue: this.stage(next.name).queue, depthLimit: next.flow.depthLimit } }),
+          };
+        }),
+      });
     }
     if (definition.ingress) {
       if (!props.requestSchema) {
@@ -124,6 +160,19 @@ export class Pipeline extends Construct {
         ...(this.tables === undefined ? {} : { tables: this.tables }),
         alarmTopic: this.alarmTopic,
       });
+      if (definition.tenantKey !== undefined) {
+        this.ingress.api.acceptFunction?.function.addEnvironment(PRESSURE_ENV.tenantKey, definition.tenantKey);
+      }
+      // Whole-pipeline admission: the authorizer also reads the depth of every stage after the ingress stage.
+      const authorizer = this.ingress.api.authorizerFunction.function;
+      const downstream = definition.ingress.downstream.map((entry) => this.stage(entry.stage).queue.queue);
+      if (downstream.length > 0) {
+        authorizer.addEnvironment(
+          PRESSURE_ENV.downstreamQueueUrls,
+          Stack.of(this).toJsonString(downstream.map((queue) => queue.queueUrl)),
+        );
+        for (const queue of downstream) queue.grant(authorizer, 'sqs:GetQueueAttributes');
+      }
     }
     this.monitoring = this.monitor(definition, nested);
   }

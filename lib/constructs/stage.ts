@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ENV, type ResolvedStage } from '../definition/index.ts';
+import { ENV, pressureEnvironmentOf, type ResolvedStage, usesControlTable } from '../definition/index.ts';
+import type { ControlTable } from './control-table.ts';
 import { DurableQueue } from './durable-queue.ts';
 import type { JobTables } from './job-tables.ts';
 import { QueueAlarms } from './queue-alarms.ts';
@@ -21,6 +22,22 @@ export interface StageProps {
    * @default - the stage is the last
    */
   readonly next?: DurableQueue;
+  /**
+   * The next stage's hard depth limit: the consumer defers records instead of running them while the next queue is
+   * at or over it (`SLUICE_NEXT_DEPTH_LIMIT`).
+   * @default - no next-stage check
+   */
+  readonly nextDepthLimit?: number;
+  /**
+   * The pipeline's control table, for the stage's rate limiters, breaker and tenant bulkhead.
+   * @default - none (the stage must declare none of them)
+   */
+  readonly controlTable?: ControlTable;
+  /**
+   * The pipeline's tenant key (`SLUICE_TENANT_KEY`): what the consumer forwards carries it as message group id.
+   * @default - none
+   */
+  readonly tenantKey?: string;
   /**
    * Where the stage's alarms notify.
    * @default - QueueAlarms creates an encrypted topic
@@ -68,6 +85,23 @@ export class Stage extends Construct {
     if (props.next) {
       props.next.grantSendMessages(this.consumer.function);
       this.consumer.addEnvironment(ENV.nextQueueUrl, props.next.queue.queueUrl);
+    }
+    // Pressure: the next stage's limit, the control table when the stage keeps state there, and the right to send
+    // deferred records back to its own queue with a delay.
+    const pressured = props.nextDepthLimit !== undefined || usesControlTable(stage);
+    const controlTableName =
+      props.controlTable && usesControlTable(stage)
+        ? props.controlTable.grantReadWrite(this.consumer.function)
+        : undefined;
+    const environment = pressureEnvironmentOf(stage, {
+      ...(controlTableName === undefined ? {} : { controlTableName }),
+      ...(props.next && props.nextDepthLimit !== undefined ? { nextDepthLimit: props.nextDepthLimit } : {}),
+      ...(props.tenantKey === undefined ? {} : { tenantKey: props.tenantKey }),
+    });
+    for (const [name, value] of Object.entries(environment)) this.consumer.addEnvironment(name, value);
+    if (pressured) this.queue.queue.grantSendMessages(this.consumer.function);
+    if (props.next && props.nextDepthLimit !== undefined) {
+      props.next.queue.grant(this.consumer.function, 'sqs:GetQueueAttributes');
     }
     if (props.tables) {
       for (const [name, value] of Object.entries(props.tables.grantTo(this.consumer.function))) {

@@ -4,6 +4,7 @@ import { PipelineDefinitionError } from './errors.ts';
 import { DEFAULTS } from './limits.ts';
 import type { PipelineInput } from './pipeline-input.ts';
 import { PipelineSchema } from './pipeline-schema.ts';
+import { usesControlTable } from './pressure.ts';
 import { ingressRawProblems, type ResolvedIngress, resolveIngress } from './resolve-ingress.ts';
 import { type ResolvedStage, resolveStage, type SpecWarning } from './resolve-stage.ts';
 
@@ -16,6 +17,13 @@ export interface Pipeline {
   readonly idempotency: { readonly enabled: boolean; readonly ttlSeconds: number };
   /** The HTTP ingress, when the definition has an `ingress` section. */
   readonly ingress?: ResolvedIngress;
+  /** The job data field naming the tenant, when the definition has one. */
+  readonly tenantKey?: string;
+  /**
+   * Whether the pipeline has a control table (limiters, breakers, bulkheads, and the valve's view of stage-to-stage
+   * pressure): true when any stage declares a downstream, a breaker or a bulkhead, or has a next stage.
+   */
+  readonly controlTable: boolean;
   /** Values sluice changed, or risks it wants a user to see; the constructs report them as CDK warnings. */
   readonly warnings: readonly SpecWarning[];
 }
@@ -54,7 +62,9 @@ export function validatePipeline(input: unknown): PipelineValidation {
   }
   const warnings: SpecWarning[] = [];
   const definition = parsed.data;
-  const stages = definition.stages.map((stage, index) => resolveStage(stage, `stages[${index}]`, warnings));
+  const stages = definition.stages.map((stage, index) =>
+    resolveStage(stage, `stages[${index}]`, warnings, definition.tenantKey),
+  );
   const ingress = definition.ingress && resolveIngress(definition.ingress, stages, problems, warnings);
   if (problems.length > 0) return { success: false, problems };
   const pipeline: Pipeline = {
@@ -67,6 +77,8 @@ export function validatePipeline(input: unknown): PipelineValidation {
       ttlSeconds: definition.idempotency?.ttlSeconds ?? DEFAULTS.idempotencyTtlSeconds,
     },
     ...(ingress === undefined ? {} : { ingress }),
+    ...(definition.tenantKey === undefined ? {} : { tenantKey: definition.tenantKey }),
+    controlTable: stages.some((stage) => stage.next !== undefined || usesControlTable(stage)),
     warnings,
   };
   return { success: true, pipeline };
@@ -102,6 +114,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((key) => `'${key}'`).join(', ');
     return `${path} has unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}; check the spelling`;
+  }
+  if (issue.code === 'invalid_key') {
+    // A record key that breaks its pattern: the key's own issue says what the key must be.
+    return `${path} ${issue.issues[0]?.message ?? issue.message}, but ${formatValue(issue.input)} was provided`;
   }
   if (issue.input === undefined) return `${path} is required: it ${issue.message}`;
   return `${path} ${issue.message}, but ${formatValue(issue.input)} was provided`;
@@ -148,6 +164,13 @@ function crossFieldProblems(input: unknown): string[] {
         problems.push(`${path}.next must be one of the stages (${known}), but '${String(stage.next)}' was provided`);
       }
     }
+    if (stage.tenants !== undefined && asRecord(input)?.tenantKey === undefined) {
+      problems.push(
+        `${path}.tenants needs the pipeline's tenantKey (the job data field naming the tenant), but tenantKey is not set`,
+      );
+    }
+    const burstProblems = downstreamProblems(asRecord(stage.downstream), path);
+    problems.push(...burstProblems);
     if (queue?.contentBasedDeduplication === true && !fifo) {
       problems.push(
         `${path}.queue.contentBasedDeduplication needs queue.fifo: true, but the queue is a standard queue`,
@@ -174,6 +197,22 @@ function crossFieldProblems(input: unknown): string[] {
     }
   });
   problems.push(...cycleProblems(stages));
+  return problems;
+}
+
+/** A downstream's burst below its per-second rate could never hold one second of calls. */
+function downstreamProblems(downstream: Loose, path: string): string[] {
+  if (!downstream) return [];
+  const problems: string[] = [];
+  for (const [name, raw] of Object.entries(downstream)) {
+    const rate = asNumber(asRecord(raw)?.ratePerMinute);
+    const burst = asNumber(asRecord(raw)?.burst);
+    if (rate !== undefined && burst !== undefined && burst < Math.ceil(rate / 60)) {
+      problems.push(
+        `${path}.downstream.${name}.burst must be at least one second of the rate (${Math.ceil(rate / 60)} tokens at ${rate} a minute), but ${burst} was provided`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -33,6 +33,16 @@ export const ENV = {
   schemaVersion: 'SLUICE_SCHEMA_VERSION',
   /** The overflow drainer: messages per second it moves, and the depth below which it moves them (JSON). */
   drain: 'SLUICE_DRAIN',
+  /** Name of the pipeline's control table (rate limiters, circuit breakers, tenant leases), when it has one. */
+  controlTableName: 'SLUICE_CONTROL_TABLE',
+  /** The stage's shared rate limiters as JSON: `{ "<name>": { "ratePerMinute": n, "burst": n } }`, burst resolved. */
+  downstreams: 'SLUICE_DOWNSTREAMS',
+  /** The stage's resolved circuit breaker settings as JSON (failureRatio, windowSeconds, minimumCalls, openSeconds, halfOpenProbes). */
+  breaker: 'SLUICE_BREAKER',
+  /** The stage's tenant bulkhead as JSON: `{ "key": "<field of data>", "maxInFlight": n }`. */
+  tenant: 'SLUICE_TENANT',
+  /** The next stage's hard depth limit (visible messages); the consumer defers instead of forwarding at or above it. */
+  nextDepthLimit: 'SLUICE_NEXT_DEPTH_LIMIT',
   /** Standard AWS SDK variable: when set, every sluice client (runtime, local runtime, operator commands) uses it. */
   awsEndpointUrl: 'AWS_ENDPOINT_URL',
 } as const;

@@ -53,7 +53,9 @@ export {
 export { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS, type RuntimeMetricName } from './metrics.ts';
 export type {
   BackpressureSettingsInput,
+  BreakerSettingsInput,
   ConsumerSettingsInput,
+  DownstreamSettingsInput,
   FlowSettingsInput,
   IdempotencySettingsInput,
   IngressClientInput,
@@ -65,14 +67,37 @@ export type {
   QueueSettingsInput,
   QuotaSettingsInput,
   StageInput,
+  TenantSettingsInput,
   ThrottleSettingsInput,
 } from './pipeline-input.ts';
-export { PipelineSchema, StageSchema } from './pipeline-schema.ts';
+export {
+  BreakerSettingsSchema,
+  DownstreamSettingsSchema,
+  PipelineSchema,
+  StageSchema,
+  TenantSettingsSchema,
+} from './pipeline-schema.ts';
+export {
+  BREAKER_DEFAULTS,
+  DEFAULT_BURST_SECONDS,
+  downstreamDrainRatePerSecond,
+  MESSAGE_GROUP_ID_MAX_LENGTH,
+  PRESSURE_ENV,
+  type PressureStage,
+  pressureEnvironmentOf,
+  type ResolvedBreaker,
+  type ResolvedDownstream,
+  type ResolvedTenantBulkhead,
+  tenantGroupIdOf,
+  usesControlTable,
+} from './pressure.ts';
 export {
   type AdmissionSettings,
   type AuthorizerSettings,
   admissionSettingsOf,
   authorizerSettingsOf,
+  type DownstreamAdmission,
+  downstreamAdmissionOf,
   type ResolvedBackpressure,
   type ResolvedIngress,
   type ResolvedIngressClient,
@@ -88,6 +113,7 @@ export type {
   SpecWarning,
 } from './resolve-stage.ts';
 export {
+  CONTROL_TABLE,
   FINAL_JOB_STATES,
   IDEMPOTENCY_TABLE,
   JOB_STATES,

@@ -131,3 +131,15 @@ export const INGRESS_DEFAULTS = {
   /** Schema version written into the envelopes of accepted jobs. */
   schemaVersion: 1,
 } as const;
+
+/**
+ * The `GetQueueAttributes` attributes summed into a queue's depth wherever sluice compares a depth with a limit
+ * (admission, stage-to-stage backpressure, the valve, the overflow drainer): waiting, in flight (being processed or
+ * backing off) and delayed (deferred records wait as delayed messages, so leaving them out would let a stage that is
+ * deferring look empty). https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
+ */
+export const DEPTH_ATTRIBUTES = [
+  'ApproximateNumberOfMessages',
+  'ApproximateNumberOfMessagesNotVisible',
+  'ApproximateNumberOfMessagesDelayed',
+] as const;

@@ -9,13 +9,16 @@ import type {
   ThrottleSettingsSchema,
 } from './ingress-schema.ts';
 import type {
+  BreakerSettingsSchema,
   ConsumerSettingsSchema,
+  DownstreamSettingsSchema,
   FlowSettingsSchema,
   IdempotencySettingsSchema,
   JobStatusSettingsSchema,
   PipelineSchema,
   QueueSettingsSchema,
   StageSchema,
+  TenantSettingsSchema,
 } from './pipeline-schema.ts';
 
 /**
@@ -85,6 +88,34 @@ export interface FlowSettingsInput {
   readonly recordProcessingMs?: number;
 }
 
+/** A downstream service's shared token bucket (`ctx.limiter(name)`). */
+export interface DownstreamSettingsInput {
+  /** Tokens a minute the downstream allows the whole stage, 1 to 100000000. */
+  readonly ratePerMinute: number;
+  /** Tokens that may be taken at once after an idle spell. @default - ratePerMinute / 60 × 10, at least 1 */
+  readonly burst?: number;
+}
+
+/** A stage's circuit breaker (state in the pipeline's control table; the valve pauses the stage while it is open). */
+export interface BreakerSettingsInput {
+  /** Share of failed calls that opens the breaker, above 0 and at most 1. @default 0.5 */
+  readonly failureRatio?: number;
+  /** Seconds of calls the ratio is computed over, 1 to 3600. @default 30 */
+  readonly windowSeconds?: number;
+  /** Calls in the window below which the breaker never opens, 1 to 100000. @default 20 */
+  readonly minimumCalls?: number;
+  /** Seconds the breaker stays open before it probes, 1 to 3600. @default 30 */
+  readonly openSeconds?: number;
+  /** Calls let through while half-open, 1 to 1000. @default 3 */
+  readonly halfOpenProbes?: number;
+}
+
+/** A per-tenant bulkhead in one stage (needs the pipeline's `tenantKey`). */
+export interface TenantSettingsInput {
+  /** Records of one tenant the stage processes at once across its containers, 1 to 100000. */
+  readonly maxInFlight: number;
+}
+
 /** One stage: a queue, the function that consumes it, and its flow-control targets. */
 export interface StageInput {
   /** 1 to 30 characters of lower-case letters, digits and hyphens, starting with a letter. */
@@ -98,6 +129,12 @@ export interface StageInput {
   readonly consumer: ConsumerSettingsInput;
   /** @default - the flow defaults above */
   readonly flow?: FlowSettingsInput;
+  /** Downstream services with a shared rate limit, by name (`[a-z][a-z0-9-]*`). @default - none */
+  readonly downstream?: Readonly<Record<string, DownstreamSettingsInput>>;
+  /** @default - no circuit breaker */
+  readonly breaker?: BreakerSettingsInput;
+  /** @default - no tenant bulkhead */
+  readonly tenants?: TenantSettingsInput;
 }
 
 /** Job status tracking in DynamoDB (accepted → processing → completed | failed | dead-lettered). */
@@ -209,6 +246,11 @@ export interface PipelineInput {
   readonly jobs?: JobStatusSettingsInput;
   /** @default - no idempotency table */
   readonly idempotency?: IdempotencySettingsInput;
+  /**
+   * Top-level field of a job's data naming its tenant: the message group id on standard queues (SQS fair queues) and
+   * the key of the stages' bulkheads. @default - none
+   */
+  readonly tenantKey?: string;
   /** @default - no ingress */
   readonly ingress?: IngressInput;
 }
@@ -237,6 +279,9 @@ export type InputInterfacesMatchSchemas = [
   Assert<Documents<QueueSettingsInput, typeof QueueSettingsSchema>>,
   Assert<Documents<ConsumerSettingsInput, typeof ConsumerSettingsSchema>>,
   Assert<Documents<FlowSettingsInput, typeof FlowSettingsSchema>>,
+  Assert<Documents<DownstreamSettingsInput, typeof DownstreamSettingsSchema>>,
+  Assert<Documents<BreakerSettingsInput, typeof BreakerSettingsSchema>>,
+  Assert<Documents<TenantSettingsInput, typeof TenantSettingsSchema>>,
   Assert<Documents<StageInput, typeof StageSchema>>,
   Assert<Documents<JobStatusSettingsInput, typeof JobStatusSettingsSchema>>,
   Assert<Documents<IdempotencySettingsInput, typeof IdempotencySettingsSchema>>,

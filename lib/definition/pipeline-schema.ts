@@ -78,6 +78,48 @@ export const FlowSettingsSchema = z.strictObject({
     .optional(),
 });
 
+const DOWNSTREAM_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/**
+ * A downstream service the stage calls, with its shared rate: a token bucket in the pipeline's control table that
+ * every container of the stage takes from (`await ctx.limiter('<name>').take(n)`).
+ */
+export const DownstreamSettingsSchema = z.strictObject({
+  /** Tokens (calls, texts, …) a minute the downstream allows to the whole stage. */
+  ratePerMinute: integerIn({ min: 1, max: 100_000_000 }, 'tokens a minute'),
+  /** Tokens that may be taken at once after an idle spell. @default ratePerMinute / 60 × 10, at least 1 */
+  burst: integerIn({ min: 1, max: 100_000_000 }, 'tokens').optional(),
+});
+
+/**
+ * The stage's circuit breaker: when the share of failed downstream calls over a window reaches `failureRatio` (with
+ * at least `minimumCalls` calls), the breaker opens, the stage's records are deferred without running and the valve
+ * pauses the stage's event source; after `openSeconds` it lets `halfOpenProbes` calls through (half-open) and closes
+ * when they succeed.
+ */
+export const BreakerSettingsSchema = z.strictObject({
+  /** Share of failed calls that opens the breaker. @default 0.5 */
+  failureRatio: z
+    .number({ error: 'must be a number above 0 and at most 1' })
+    .gt(0, { error: 'must be a number above 0 and at most 1' })
+    .max(1, { error: 'must be a number above 0 and at most 1' })
+    .optional(),
+  /** Seconds of calls the failure ratio is computed over. @default 30 */
+  windowSeconds: integerIn({ min: 1, max: 3_600 }, 'seconds').optional(),
+  /** Calls in the window below which the breaker never opens. @default 20 */
+  minimumCalls: integerIn({ min: 1, max: 100_000 }, 'calls').optional(),
+  /** Seconds the breaker stays open before it probes. @default 30 */
+  openSeconds: integerIn({ min: 1, max: 3_600 }, 'seconds').optional(),
+  /** Calls let through while half-open; all must succeed to close. @default 3 */
+  halfOpenProbes: integerIn({ min: 1, max: 1_000 }, 'calls').optional(),
+});
+
+/** A per-tenant bulkhead in one stage (needs the pipeline's `tenantKey`). */
+export const TenantSettingsSchema = z.strictObject({
+  /** Records of one tenant this stage processes at the same time, across all its containers; the excess is deferred. */
+  maxInFlight: integerIn({ min: 1, max: 100_000 }, 'records'),
+});
+
 /** One stage: a queue, the function that consumes it, and its flow-control targets. */
 export const StageSchema = z.strictObject({
   name: z.string().regex(STAGE_NAME, {
@@ -89,6 +131,19 @@ export const StageSchema = z.strictObject({
   queue: QueueSettingsSchema.optional(),
   consumer: ConsumerSettingsSchema,
   flow: FlowSettingsSchema.optional(),
+  /** Downstream services with a shared rate limit, by name (`[a-z][a-z0-9-]*`). */
+  downstream: z
+    .record(
+      z.string().regex(DOWNSTREAM_NAME, {
+        error: 'must be 1 to 63 characters of lower-case letters, digits and hyphens, starting with a letter',
+      }),
+      DownstreamSettingsSchema,
+    )
+    .optional(),
+  /** The stage's circuit breaker, with the valve that pauses its event source while it is open. */
+  breaker: BreakerSettingsSchema.optional(),
+  /** Per-tenant in-flight cap in this stage. */
+  tenants: TenantSettingsSchema.optional(),
 });
 
 /** Job status tracking in DynamoDB (processing → completed | failed | dead-lettered). */
@@ -117,6 +172,14 @@ export const PipelineSchema = z.strictObject({
     .max(100, { error: 'must hold between 1 and 100 stages' }),
   jobs: JobStatusSettingsSchema.optional(),
   idempotency: IdempotencySettingsSchema.optional(),
+  /**
+   * Top-level field of a job's `data` naming its tenant (e.g. `'tenantId'`): sent as the SQS message group id on
+   * standard queues (fair queues), and the key of the stages' `tenants` bulkheads.
+   */
+  tenantKey: z
+    .string()
+    .regex(IDENTIFIER, { error: 'must be a top-level field name of the job data (a JavaScript identifier)' })
+    .optional(),
   /** The HTTP ingress of the pipeline (API Gateway → the first stage's queue), with backpressure. */
   ingress: IngressSettingsSchema.optional(),
 });

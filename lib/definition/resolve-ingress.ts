@@ -48,6 +48,17 @@ export interface ResolvedPriority {
   readonly lowLaneMaxConcurrency: number;
 }
 
+/**
+ * A stage downstream of the ingress, as whole-pipeline admission sees it: its hard depth limit, age SLO and drain
+ * rate. The ingress sheds while any of them is over its limit.
+ */
+export interface DownstreamAdmission {
+  readonly stage: string;
+  readonly depthLimit: number;
+  readonly ageSloSeconds: number;
+  readonly drainRatePerSecond: number;
+}
+
 /** The ingress of a pipeline with every default applied. */
 export interface ResolvedIngress {
   /** The stage requests are accepted into. */
@@ -59,6 +70,8 @@ export interface ResolvedIngress {
   readonly backpressure: ResolvedBackpressure;
   readonly overflow: ResolvedOverflow;
   readonly priority: ResolvedPriority;
+  /** The stages after the ingress stage, following `next`, in order. */
+  readonly downstream: readonly DownstreamAdmission[];
 }
 
 /**
@@ -66,6 +79,10 @@ export interface ResolvedIngress {
  * ingress. The local ingress server and the authorizer both build theirs with {@link admissionSettingsOf}.
  */
 export interface AdmissionSettings {
+  /** The stage requests are accepted into (named in a rejection when it is the bottleneck). @default 'ingress' */
+  readonly stage?: string;
+  /** The stages after it, whose depths the decision also weighs (in the order of their depths). @default [] */
+  readonly downstream?: readonly DownstreamAdmission[];
   readonly softLimit: number;
   readonly hardLimit: number;
   readonly overload: 'reject' | 'buffer';
@@ -90,6 +107,8 @@ export interface AuthorizerSettings extends AdmissionSettings {
 /** The settings of the admission decision for a resolved ingress (`pipeline.ingress`). */
 export function admissionSettingsOf(ingress: ResolvedIngress): AdmissionSettings {
   return {
+    stage: ingress.stage,
+    downstream: ingress.downstream,
     softLimit: ingress.backpressure.softLimit,
     hardLimit: ingress.backpressure.hardLimit,
     overload: ingress.backpressure.overload,
@@ -203,8 +222,11 @@ export function resolveIngress(
     };
   });
 
+  const downstream = downstreamAdmissionOf(stages, stage.name);
+
   return {
     stage: stage.name,
+    downstream,
     integration: ingress.integration ?? 'direct',
     schemaVersion: ingress.schemaVersion ?? INGRESS_DEFAULTS.schemaVersion,
     throttle,
@@ -218,6 +240,25 @@ export function resolveIngress(
       lowLaneMaxConcurrency,
     },
   };
+}
+
+/** The stages after `stageName`, following `next` in order, as whole-pipeline admission weighs them. */
+export function downstreamAdmissionOf(stages: readonly ResolvedStage[], stageName: string): DownstreamAdmission[] {
+  const downstream: DownstreamAdmission[] = [];
+  let next = stages.find((candidate) => candidate.name === stageName)?.next;
+  while (next !== undefined) {
+    const following = stages.find((candidate) => candidate.name === next);
+    // The definition has no cycles; the guard keeps a hand-built one from looping.
+    if (!following || downstream.some((known) => known.stage === following.name)) break;
+    downstream.push({
+      stage: following.name,
+      depthLimit: following.flow.depthLimit,
+      ageSloSeconds: following.flow.ageSloSeconds,
+      drainRatePerSecond: following.flow.drainRatePerSecond,
+    });
+    next = following.next;
+  }
+  return downstream;
 }
 
 function warnAboveAccountThrottle(path: string, throttle: ResolvedThrottle, warnings: SpecWarning[]): void {

@@ -8,6 +8,15 @@ import {
 } from './derive.ts';
 import { DEFAULTS, LAMBDA_LIMITS } from './limits.ts';
 import type { StageSchema } from './pipeline-schema.ts';
+import {
+  downstreamDrainRatePerSecond,
+  type ResolvedBreaker,
+  type ResolvedDownstream,
+  type ResolvedTenantBulkhead,
+  resolveBreaker,
+  resolveDownstream,
+  resolveTenantBulkhead,
+} from './pressure.ts';
 
 /** A stage's queue settings with every default applied and every derived value computed. */
 export interface ResolvedQueueSettings {
@@ -40,11 +49,18 @@ export interface ResolvedConsumerSettings {
 /** A stage's flow-control targets, with the drain rate and (when not given) the depth limit derived. */
 export interface ResolvedFlowSettings {
   readonly ageSloSeconds: number;
+  /**
+   * The stage's hard depth limit: the ingress sheds when this (or any) stage downstream of it reaches it, and the
+   * stage before it stops forwarding into it.
+   */
   readonly depthLimit: number;
   /** `true` when the depth limit came from Little's law rather than the definition. */
   readonly depthLimitDerived: boolean;
   readonly recordProcessingMs: number;
-  /** Records per second the stage drains at full scale. */
+  /**
+   * Records per second the stage drains at full scale: its concurrency over its processing time, and never more than
+   * its slowest downstream's rate (each record takes at least one token).
+   */
   readonly drainRatePerSecond: number;
 }
 
@@ -56,6 +72,12 @@ export interface ResolvedStage {
   readonly queue: ResolvedQueueSettings;
   readonly consumer: ResolvedConsumerSettings;
   readonly flow: ResolvedFlowSettings;
+  /** Shared token buckets by downstream name (empty when the stage declares none). */
+  readonly downstream: Readonly<Record<string, ResolvedDownstream>>;
+  /** The circuit breaker, when the stage declares one. */
+  readonly breaker?: ResolvedBreaker;
+  /** The tenant bulkhead, when the stage declares one. */
+  readonly tenants?: ResolvedTenantBulkhead;
 }
 
 /** Something sluice changed or wants a user to look at, without rejecting the definition. */
@@ -70,7 +92,12 @@ export interface SpecWarning {
 type ParsedStage = z.output<typeof StageSchema>;
 
 /** Applies defaults and derives values for one stage that already passed validation. */
-export function resolveStage(stage: ParsedStage, path: string, warnings: SpecWarning[]): ResolvedStage {
+export function resolveStage(
+  stage: ParsedStage,
+  path: string,
+  warnings: SpecWarning[],
+  tenantKey?: string,
+): ResolvedStage {
   const fifo = stage.queue?.fifo ?? false;
   const consumer: ResolvedConsumerSettings = {
     entry: stage.consumer.entry,
@@ -114,7 +141,12 @@ export function resolveStage(stage: ParsedStage, path: string, warnings: SpecWar
   }
 
   const recordProcessingMs = stage.flow?.recordProcessingMs ?? DEFAULTS.recordProcessingMs;
-  const drainRate = drainRatePerSecond({ ...consumer, recordProcessingMs });
+  const downstream: Record<string, ResolvedDownstream> = {};
+  for (const [name, settings] of Object.entries(stage.downstream ?? {})) downstream[name] = resolveDownstream(settings);
+  const drainRate = Math.min(
+    drainRatePerSecond({ ...consumer, recordProcessingMs }),
+    downstreamDrainRatePerSecond(downstream),
+  );
   const ageSloSeconds = stage.flow?.ageSloSeconds ?? DEFAULTS.ageSloSeconds;
   const flow: ResolvedFlowSettings = {
     ageSloSeconds,
@@ -124,6 +156,7 @@ export function resolveStage(stage: ParsedStage, path: string, warnings: SpecWar
     drainRatePerSecond: drainRate,
   };
 
+  const tenants = resolveTenantBulkhead(stage.tenants, tenantKey);
   return {
     name: stage.name,
     ...(stage.description === undefined ? {} : { description: stage.description }),
@@ -131,5 +164,8 @@ export function resolveStage(stage: ParsedStage, path: string, warnings: SpecWar
     queue,
     consumer,
     flow,
+    downstream,
+    ...(stage.breaker === undefined ? {} : { breaker: resolveBreaker(stage.breaker) }),
+    ...(tenants === undefined ? {} : { tenants }),
   };
 }

@@ -18,6 +18,13 @@ export const JOB_TABLE: TableShape = { partitionKey: 'jobId', ttlAttribute: 'exp
 export const IDEMPOTENCY_TABLE: TableShape = { partitionKey: 'id', ttlAttribute: 'expiresAt' };
 
 /**
+ * The control table: one per pipeline, shared by every container of its stages. Items are keyed by kind, pipeline and
+ * name: `limiter#<pipeline>#<name>` (token bucket), `breaker#<pipeline>#<stage>` (circuit breaker),
+ * `tenant#<pipeline>#<stage>#<tenant>` (in-flight leases). Idle items expire by TTL.
+ */
+export const CONTROL_TABLE: TableShape = { partitionKey: 'pk', ttlAttribute: 'expiresAt' };
+
+/**
  * A job's states. `accepted` (written by the ingress in function mode) → `processing` ⇄ `failed` (an attempt failed
  * and will be retried) → `completed` or `dead-lettered`. A final state is never left: a late duplicate delivery
  * cannot turn `completed` back into `processing`.

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import { Pipeline } from '../constructs/pipeline.ts';
 import { type Pipeline as PipelineDefinition, requestJsonSchema } from '../definition/index.ts';
+import { DocumentIndex } from './document-index.ts';
 import { examplePipeline } from './pipeline.ts';
 
 /** Props of the {@link ExampleStack}. */
@@ -40,6 +41,7 @@ export class ExampleStack extends Stack {
       definition: props.definition ?? examplePipeline,
       requestSchema: requestJsonSchema(DocumentJob, { title: 'DocumentJob' }).schema,
     });
+    if (!props.definition) new DocumentIndex(this, 'Index', { writer: this.pipeline.stage('index') });
     const ingress = this.pipeline.ingress;
     const context = this.node.tryGetContext(API_GATEWAY_CLOUDWATCH_ROLE_CONTEXT);
     if (ingress && (props.apiGatewayCloudWatchRole ?? (context === true || context === 'true'))) {

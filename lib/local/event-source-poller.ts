@@ -13,7 +13,11 @@ import { toSqsEvent } from './sqs-records.ts';
  *   up to `MaximumConcurrency` (and the function's reserved concurrency), dropping back when the queue is empty;
  * - partial batch responses: deletes every record not listed in `batchItemFailures`; an empty or invalid
  *   `itemIdentifier` fails the whole batch, as on AWS;
- * - a thrown error, a timeout or a throttle deletes nothing: the records come back after their visibility timeout.
+ * - a thrown error, a timeout or a throttle deletes nothing: the records come back after their visibility timeout;
+ * - `pause()` / `resume()` are the mapping's `Enabled: false / true` (UpdateEventSourceMapping,
+ *   https://docs.aws.amazon.com/lambda/latest/api/API_UpdateEventSourceMapping.html): batches being processed finish
+ *   and are deleted as usual, a receive already under way returns what it got, and no new receive starts until
+ *   resumed; the records stay in the queue, received by no one, so none spends its retry budget.
  */
 
 /** Where and how a mapping polls. */
@@ -47,10 +51,16 @@ export class EventSourcePoller {
     batches: 0,
     largestBatch: 0,
     peakConcurrency: 0,
+    /** Times the mapping was paused. */
+    pauses: 0,
     /** Receives or deletes that failed (SQS unreachable); polling goes on. */
     receiveErrors: 0,
   };
   private running = false;
+  private paused = false;
+  private receives = 0;
+  private resumed: Promise<void> = Promise.resolve();
+  private wake: () => void = () => undefined;
   private active = 0;
   private busy = 0;
   private limit: number;
@@ -89,6 +99,33 @@ export class EventSourcePoller {
     return sample;
   }
 
+  /** ReceiveMessage calls under way (a paused mapping lets them return; it starts no new one). */
+  get receiving(): number {
+    return this.receives;
+  }
+
+  /** Whether the mapping polls (`Enabled`): false between {@link pause} and {@link resume}. */
+  get enabled(): boolean {
+    return !this.paused;
+  }
+
+  /** Stops new polls (the mapping's `Enabled: false`); batches in flight finish. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.stats.pauses++;
+    this.resumed = new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Polls again (the mapping's `Enabled: true`). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.wake();
+  }
+
   /** Starts polling. */
   start(): void {
     if (this.running) {
@@ -102,11 +139,13 @@ export class EventSourcePoller {
   /** Stops polling and waits for the batches in flight. */
   async stop(): Promise<void> {
     this.running = false;
+    this.wake();
     clearInterval(this.scaler);
     await Promise.all([...this.loops]);
   }
 
   private scale(): void {
+    if (this.paused) return;
     if (this.busy >= this.active && this.lastReceiveFull && this.limit < this.ceiling) {
       this.limit = Math.min(this.ceiling, this.limit + SCALE_UP_PER_SECOND);
       this.fill();
@@ -126,6 +165,10 @@ export class EventSourcePoller {
 
   private async poll(): Promise<void> {
     while (this.running) {
+      if (this.paused && this.carry.length === 0) {
+        await this.resumed;
+        continue;
+      }
       let batch: Message[];
       try {
         batch = await this.gather();
@@ -180,22 +223,27 @@ export class EventSourcePoller {
     if (batch.length > 0) {
       windowEnds = Date.now() + maxBatchingWindowSeconds * 1000;
     }
-    while (this.running && batch.length < batchSize) {
+    while (this.running && !this.paused && batch.length < batchSize) {
       const remaining = windowEnds - Date.now();
       if (batch.length > 0 && remaining <= 0) {
         break;
       }
       const wanted = Math.min(SQS_LIMITS.batchEntries.max, batchSize - batch.length);
-      const result = await this.options.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.options.queueUrl,
-          MaxNumberOfMessages: wanted,
-          // Long-poll while empty (1 s, to notice stop()); inside a window, return at once and wait a little.
-          WaitTimeSeconds: batch.length === 0 ? 1 : 0,
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-      );
+      this.receives++;
+      const result = await this.options.sqs
+        .send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: wanted,
+            // Long-poll while empty (1 s, to notice stop()); inside a window, return at once and wait a little.
+            WaitTimeSeconds: batch.length === 0 ? 1 : 0,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        )
+        .finally(() => {
+          this.receives--;
+        });
       const messages = result.Messages ?? [];
       this.lastReceiveFull = messages.length === wanted;
       this.stats.received += messages.length;

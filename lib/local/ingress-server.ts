@@ -5,7 +5,12 @@ import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand 
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import AjvDraft04 from 'ajv-draft-04';
 import { type $ZodType, safeParse } from 'zod/v4/core';
-import { type AdmissionSettings, admissionSettingsOf, decideAdmission } from '../../functions/authorizer/decide.ts';
+import {
+  type AdmissionSettings,
+  admissionSettingsOf,
+  type DownstreamAdmission,
+  decideAdmission,
+} from '../../functions/authorizer/decide.ts';
 import { QueueDepthReader } from '../../functions/authorizer/queue-depth.ts';
 import { toJobRecord } from '../../functions/runtime/job-status.ts';
 import {
@@ -16,6 +21,7 @@ import {
   PRIORITIES,
   type Priority,
   type ResolvedIngress,
+  tenantGroupIdOf,
 } from '../definition/index.ts';
 import { requestJsonSchema } from '../definition/json-schema.ts';
 import type { ProvisionedStage } from './provision.ts';
@@ -62,6 +68,13 @@ export interface IngressServerOptions extends IngressTargets {
   readonly backpressure?: boolean;
   /** Seconds a depth reading is reused. @default the ingress section's depthCacheTtlSeconds */
   readonly depthCacheTtlSeconds?: number;
+  /**
+   * The stages after the accept stage, with their queues: whole-pipeline admission sheds while any is over its limit.
+   * @default none (only the accept stage is weighed)
+   */
+  readonly downstream?: readonly { readonly admission: DownstreamAdmission; readonly queueUrl: string }[];
+  /** The pipeline's tenant key: its value is sent as the message group id on the standard queue. @default none */
+  readonly tenantKey?: string;
   readonly port?: number;
 }
 
@@ -132,7 +145,8 @@ export async function startIngressServer(options: IngressServerOptions): Promise
         : {}),
     });
   }
-  const settings: AdmissionSettings = ingress
+  const downstream = options.downstream ?? [];
+  const baseSettings: AdmissionSettings = ingress
     ? admissionSettingsOf(ingress)
     : {
         softLimit: Math.max(1, Math.floor(stage.flow.depthLimit * INGRESS_DEFAULTS.softLimitFraction)),
@@ -145,11 +159,20 @@ export async function startIngressServer(options: IngressServerOptions): Promise
         // Without an ingress section the priority header still decides who is shed first.
         priorityEnabled: true,
       };
+  const settings: AdmissionSettings = {
+    ...baseSettings,
+    stage: stage.name,
+    downstream: downstream.map((entry) => entry.admission),
+  };
   const priorityHeader = (ingress?.priority.header ?? INGRESS_DEFAULTS.priorityHeader).toLowerCase();
   const defaultLane: Priority = ingress?.priority.defaultLane ?? 'high';
   const ttlMs = Math.max(1, (options.depthCacheTtlSeconds ?? ingress?.backpressure.depthCacheTtlSeconds ?? 1) * 1000);
   const laneUrls = [options.stage.queueUrl, ...(options.lowLaneQueueUrl ? [options.lowLaneQueueUrl] : [])];
   const depthReader = new QueueDepthReader({ sqs: options.sqs, queueUrls: laneUrls, ttlMs });
+  const downstreamReader =
+    downstream.length > 0
+      ? new QueueDepthReader({ sqs: options.sqs, queueUrls: downstream.map((entry) => entry.queueUrl), ttlMs })
+      : undefined;
   const overflowReader = options.overflowQueueUrl
     ? new QueueDepthReader({ sqs: options.sqs, queueUrls: [options.overflowQueueUrl], ttlMs })
     : undefined;
@@ -216,14 +239,30 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       let depth = 0;
       for (const value of snapshot.depths.values()) depth += value;
       const overflowDepth = overflowReader ? ((await overflowReader.read()).depths.values().next().value ?? 0) : 0;
-      const decision = decideAdmission({ depth, laneDepth, overflowDepth, lane, settings });
+      const downstreamSnapshot = downstreamReader ? await downstreamReader.read() : undefined;
+      const downstreamDepths = downstreamSnapshot
+        ? downstream.map((entry) => downstreamSnapshot.depths.get(entry.queueUrl) ?? 0)
+        : undefined;
+      const decision = decideAdmission({
+        depth,
+        laneDepth,
+        overflowDepth,
+        lane,
+        settings,
+        ...(downstreamDepths ? { downstreamDepths } : {}),
+      });
       if (!decision.admit) {
         if (decision.reason === 'shed-low-priority') stats.shed++;
         else stats.rejected++;
         return send(
           response,
           decision.status,
-          { error: 'overloaded', retryAfterSeconds: decision.retryAfterSeconds, reason: decision.reason },
+          {
+            error: 'overloaded',
+            retryAfterSeconds: decision.retryAfterSeconds,
+            reason: decision.reason,
+            stage: decision.stage,
+          },
           { 'retry-after': String(decision.retryAfterSeconds) },
         );
       }
@@ -317,9 +356,12 @@ export async function startIngressServer(options: IngressServerOptions): Promise
           ? options.lowLaneQueueUrl
           : options.stage.queueUrl;
     try {
+      const tenantGroup = stage.queue.fifo ? undefined : tenantGroupIdOf(data, options.tenantKey);
       await batcher.send(queueUrl, {
         MessageBody: body,
         ...(stage.queue.fifo ? { MessageGroupId: correlationId, MessageDeduplicationId: jobId } : {}),
+        // Standard queue: the tenant as message group id (SQS fair queues).
+        ...(tenantGroup === undefined ? {} : { MessageGroupId: tenantGroup }),
       });
     } catch {
       // Not queued: take the record back and tell the producer to retry, as the IngestApi's enqueue failure does.

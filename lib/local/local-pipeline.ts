@@ -3,13 +3,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { $ZodType } from 'zod/v4/core';
 import { drainOverflow } from '../../functions/drainer/drain.ts';
-import { ENV, type Pipeline } from '../definition/index.ts';
+import { downstreamAdmissionOf, ENV, type Pipeline, pressureEnvironmentOf } from '../definition/index.ts';
 import { startSampler, type WatchedConsumer } from './dashboard/sampler.ts';
 import { type DashboardServer, startDashboardServer } from './dashboard/server.ts';
 import { type Engines, LOCAL_CREDENTIALS, type StartEnginesOptions, startEngines } from './engines.ts';
 import { EventSourcePoller } from './event-source-poller.ts';
 import { type IngressServer, startIngressServer } from './ingress-server.ts';
 import { LocalFunction } from './local-function.ts';
+import { type LocalValve, startLocalValve } from './local-valve.ts';
 import { type ProvisionedPipeline, provisionPipeline } from './provision.ts';
 import { startSqsQueryAdapter } from './sqs-query-adapter.ts';
 
@@ -50,6 +51,28 @@ export interface LocalPipelineOptions {
   readonly maxIsolatesPerFunction?: number;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
   readonly root?: string;
+  /** Milliseconds between two passes of the valve. @default LOCAL_VALVE_INTERVAL_MS */
+  readonly valveIntervalMs?: number;
+  /**
+   * Resources the pipeline's handlers need besides sluice's own (the example's index table and embedding service),
+   * started after the queues and tables and stopped with the pipeline; `environment` is added to the named stages.
+   */
+  readonly resources?: (context: LocalResourceContext) => Promise<LocalResources>;
+}
+
+/** What {@link LocalPipelineOptions.resources} gets. */
+export interface LocalResourceContext {
+  readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBClient;
+  /** The prefix of the pipeline's queue and table names. */
+  readonly prefix: string;
+}
+
+/** Resources started by {@link LocalPipelineOptions.resources}. */
+export interface LocalResources {
+  /** Extra environment variables, by stage name. */
+  readonly environment: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  stop(): Promise<void>;
 }
 
 /** A running local pipeline. */
@@ -62,6 +85,8 @@ export interface LocalPipeline {
   /** An SQS endpoint for any AWS CLI (query and JSON protocols) in front of the embedded engine; undefined when external. */
   readonly sqsCliEndpoint: string | undefined;
   readonly pollers: ReadonlyMap<string, EventSourcePoller>;
+  /** The valve pausing and resuming the pollers (breakers, next-stage depth). */
+  readonly valve: LocalValve;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly sqs: SQSClient;
   readonly dynamo: DynamoDBClient;
@@ -94,6 +119,10 @@ export async function startLocalPipeline(
       dynamo,
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
+    const resources = options.resources
+      ? await options.resources({ sqs, dynamo, prefix: options.prefix ?? pipeline.name })
+      : undefined;
+    if (resources) stops.push(() => resources.stop());
     const functions = new Map<string, LocalFunction>();
     const pollers = new Map<string, EventSourcePoller>();
     const lowLane = provisioned.ingress?.lowLane;
@@ -120,6 +149,12 @@ export async function startLocalPipeline(
       const next = stage.next ? provisioned.stages.get(stage.next) : undefined;
       const environment: Record<string, string> = {
         ...stage.consumer.environment,
+        ...resources?.environment[stage.name],
+        ...pressureEnvironmentOf(stage, {
+          ...(provisioned.controlTableName ? { controlTableName: provisioned.controlTableName } : {}),
+          ...(next ? { nextDepthLimit: next.stage.flow.depthLimit } : {}),
+          ...(pipeline.tenantKey === undefined ? {} : { tenantKey: pipeline.tenantKey }),
+        }),
         [ENV.pipelineName]: pipeline.name,
         [ENV.stageName]: stage.name,
         [ENV.queueUrl]: queues.queueUrl,
@@ -166,6 +201,18 @@ export async function startLocalPipeline(
       stops.unshift(() => poller.stop());
       poller.start();
     }
+    const valve = startLocalValve({
+      pipeline,
+      provisioned,
+      sqs,
+      dynamo,
+      pollersOf: (stage) =>
+        [pollers.get(stage), pollers.get(`${stage}-low`)].filter(
+          (poller): poller is EventSourcePoller => poller !== undefined,
+        ),
+      ...(options.valveIntervalMs === undefined ? {} : { intervalMs: options.valveIntervalMs }),
+    });
+    stops.unshift(() => valve.stop());
     const overflowQueueUrl = provisioned.ingress?.overflowQueueUrl;
     if (overflowQueueUrl && pipeline.ingress) {
       const drainer = startDrainer(sqs, pipeline.ingress.overflow, {
@@ -183,6 +230,11 @@ export async function startLocalPipeline(
       sqs,
       dynamo,
       stage: first,
+      ...(pipeline.tenantKey === undefined ? {} : { tenantKey: pipeline.tenantKey }),
+      downstream: downstreamAdmissionOf(pipeline.stages, first.stage.name).map((admission) => ({
+        admission,
+        queueUrl: (provisioned.stages.get(admission.stage) as { queueUrl: string }).queueUrl,
+      })),
       ...(pipeline.ingress ? { ingress: pipeline.ingress } : {}),
       ...(lowLane ? { lowLaneQueueUrl: lowLane.queueUrl } : {}),
       ...(overflowQueueUrl ? { overflowQueueUrl } : {}),
@@ -226,6 +278,7 @@ export async function startLocalPipeline(
       sqsCliEndpoint: adapter?.url,
       dashboard,
       pollers,
+      valve,
       functions,
       sqs,
       dynamo,

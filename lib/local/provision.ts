@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
+  CONTROL_TABLE,
   IDEMPOTENCY_TABLE,
   JOB_TABLE,
   type Pipeline,
@@ -46,6 +47,8 @@ export interface ProvisionedPipeline {
   readonly ingress?: ProvisionedIngress;
   readonly jobTableName?: string;
   readonly idempotencyTableName?: string;
+  /** The control table of the limiters, breakers and bulkheads, when the pipeline has one. */
+  readonly controlTableName?: string;
 }
 
 /** Options of {@link provisionPipeline}. */
@@ -64,9 +67,10 @@ export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOp
     stages.set(stage.name, await provisionStage(options.sqs, `${prefix}-${stage.name}`, stage));
   }
   const ingress = pipeline.ingress ? await provisionIngress(options.sqs, prefix, pipeline) : undefined;
-  const [jobTableName, idempotencyTableName] = await Promise.all([
+  const [jobTableName, idempotencyTableName, controlTableName] = await Promise.all([
     pipeline.jobs.enabled ? ensureTable(options.dynamo, `${prefix}-jobs`, JOB_TABLE) : undefined,
     pipeline.idempotency.enabled ? ensureTable(options.dynamo, `${prefix}-idempotency`, IDEMPOTENCY_TABLE) : undefined,
+    pipeline.controlTable ? ensureTable(options.dynamo, `${prefix}-control`, CONTROL_TABLE) : undefined,
   ]);
   return {
     pipeline,
@@ -74,6 +78,7 @@ export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOp
     ...(ingress === undefined ? {} : { ingress }),
     ...(jobTableName === undefined ? {} : { jobTableName }),
     ...(idempotencyTableName === undefined ? {} : { idempotencyTableName }),
+    ...(controlTableName === undefined ? {} : { controlTableName }),
   };
 }
 

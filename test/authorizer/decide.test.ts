@@ -40,6 +40,7 @@ describe('decideAdmission', () => {
       status: 503,
       retryAfterSeconds: 2,
       reason: 'shed-low-priority',
+      stage: 'ingress',
     });
   });
 
@@ -53,6 +54,7 @@ describe('decideAdmission', () => {
       status: 503,
       retryAfterSeconds: 1,
       reason: 'over-hard-limit',
+      stage: 'ingress',
     });
   });
 
@@ -81,6 +83,7 @@ describe('decideAdmission', () => {
       status: 503,
       retryAfterSeconds: 6,
       reason: 'overflow-full',
+      stage: 'ingress',
     });
   });
 
@@ -93,6 +96,7 @@ describe('decideAdmission', () => {
     expect(decideAdmission({ depth: 1200, laneDepth: 1000, lane: 'low', settings })).toMatchObject({
       admit: false,
       reason: 'over-hard-limit',
+      stage: 'ingress',
     });
   });
 
@@ -100,6 +104,7 @@ describe('decideAdmission', () => {
     expect(decideAdmission({ depth: 1000, laneDepth: 1000, lane: 'high', settings })).toMatchObject({
       admit: false,
       reason: 'over-hard-limit',
+      stage: 'ingress',
     });
   });
 
@@ -148,6 +153,8 @@ describe('admissionSettingsOf', () => {
 
     // THEN
     expect(admissionSettingsOf(pipeline.ingress ?? expect.fail('no ingress'))).toEqual({
+      stage: 'ingest',
+      downstream: [],
       softLimit: 800,
       hardLimit: 1000,
       overload: 'buffer',
@@ -157,5 +164,110 @@ describe('admissionSettingsOf', () => {
       overflowDrainRatePerSecond: 35,
       priorityEnabled: true,
     });
+  });
+});
+
+describe('whole-pipeline admission', () => {
+  // GIVEN an ingress stage and three stages after it, the last drained at 10/s with a limit of 100
+  const pipelineSettings: AdmissionSettings = {
+    ...settings,
+    stage: 'scan',
+    downstream: [
+      { stage: 'extract', depthLimit: 1000, ageSloSeconds: 10, drainRatePerSecond: 100 },
+      { stage: 'chunk', depthLimit: 1000, ageSloSeconds: 10, drainRatePerSecond: 100 },
+      { stage: 'embed', depthLimit: 100, ageSloSeconds: 10, drainRatePerSecond: 10 },
+    ],
+  };
+
+  it('rejects when only the last stage is over its limit, naming it, with Retry-After from its drain', () => {
+    // WHEN the ingress stage and the middle stages are empty and embed holds 120 (21 over, at 10/s → 3 s)
+    const decision = decideAdmission({
+      depth: 0,
+      lane: 'high',
+      settings: pipelineSettings,
+      downstreamDepths: [0, 0, 120],
+    });
+
+    // THEN
+    expect(decision).toEqual({
+      admit: false,
+      status: 503,
+      retryAfterSeconds: 3,
+      reason: 'downstream-over-limit',
+      stage: 'embed',
+    });
+  });
+
+  it('admits while every stage is under its limit', () => {
+    const decision = decideAdmission({
+      depth: 0,
+      lane: 'high',
+      settings: pipelineSettings,
+      downstreamDepths: [999, 999, 99],
+    });
+    expect(decision).toEqual({ admit: true, lane: 'high', target: 'queue' });
+  });
+
+  it('names the most pressured stage when several are over', () => {
+    // extract at 1.5 × its limit, embed at 1.2 ×
+    const decision = decideAdmission({
+      depth: 0,
+      lane: 'high',
+      settings: pipelineSettings,
+      downstreamDepths: [1500, 0, 120],
+    });
+    expect(decision).toMatchObject({ admit: false, stage: 'extract', reason: 'downstream-over-limit' });
+  });
+
+  it('rejects on the expected wait when a stage drains slower than its depth limit implies', () => {
+    // GIVEN a limit of 1000 but only 10/s for a 10 s SLO: 100 queued already wait the whole SLO
+    const slow: AdmissionSettings = {
+      ...settings,
+      downstream: [{ stage: 'index', depthLimit: 1000, ageSloSeconds: 10, drainRatePerSecond: 10 }],
+    };
+
+    // WHEN / THEN
+    expect(decideAdmission({ depth: 0, lane: 'high', settings: slow, downstreamDepths: [100] })).toMatchObject({
+      admit: false,
+      stage: 'index',
+    });
+    expect(decideAdmission({ depth: 0, lane: 'high', settings: slow, downstreamDepths: [99] })).toMatchObject({
+      admit: true,
+    });
+  });
+
+  it('does not buffer a request refused for a downstream stage', () => {
+    const buffering: AdmissionSettings = { ...pipelineSettings, overload: 'buffer' };
+    const decision = decideAdmission({
+      depth: 2000,
+      lane: 'high',
+      settings: buffering,
+      overflowDepth: 0,
+      downstreamDepths: [0, 0, 100],
+    });
+    expect(decision).toMatchObject({ admit: false, reason: 'downstream-over-limit', stage: 'embed' });
+  });
+
+  it('takes the downstream stages from the definition, following next', () => {
+    // GIVEN
+    const pipeline = definePipeline({
+      name: 'chain',
+      stages: [
+        { name: 'a', next: 'b', consumer: { entry: 'functions/a.ts' } },
+        { name: 'c', consumer: { entry: 'functions/c.ts' }, flow: { depthLimit: 7 } },
+        { name: 'b', next: 'c', consumer: { entry: 'functions/b.ts' } },
+      ],
+      ingress: { stage: 'a' },
+    });
+
+    // WHEN
+    const admission = admissionSettingsOf(pipeline.ingress as NonNullable<typeof pipeline.ingress>);
+
+    // THEN
+    expect(admission.stage).toBe('a');
+    expect(admission.downstream?.map((stage) => [stage.stage, stage.depthLimit])).toEqual([
+      ['b', pipeline.stages[2]?.flow.depthLimit],
+      ['c', 7],
+    ]);
   });
 });

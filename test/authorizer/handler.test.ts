@@ -19,6 +19,76 @@ describe('depth-check authorizer on the embedded SQS engine', () => {
     expect(results.every((result) => result.policyDocument.Statement[0]?.Effect === 'Allow')).toBe(true);
   });
 
+  it('makes at most one GetQueueAttributes call per queue per TTL with N stages watched', async () => {
+    // GIVEN an ingress queue and 5 downstream stages, and a clock under test control
+    const sqs = localSqsClient();
+    const queueUrl = await createQueue(sqs, 'authz-n');
+    const stages = ['b', 'c', 'd', 'e', 'f'];
+    const downstreamQueueUrls = await Promise.all(stages.map((stage) => createQueue(sqs, `authz-n-${stage}`)));
+    const calls = countCalls(sqs);
+    let now = 0;
+    const authorize = createAuthorizer({
+      settings: authorizerSettings({
+        downstream: stages.map((stage) => ({ stage, depthLimit: 8, ageSloSeconds: 60, drainRatePerSecond: 2 })),
+      }),
+      queues: { queueUrl, downstreamQueueUrls },
+      sqs,
+      now: () => now,
+    });
+
+    // WHEN 2 rounds of 500 concurrent decisions within one TTL, then one round after it
+    for (const at of [0, 999, 1000]) {
+      now = at;
+      await Promise.all(Array.from({ length: 500 }, () => authorize(authorizerEvent())));
+    }
+
+    // THEN each of the 6 queues was read once per TTL: twice
+    expect(calls.get('GetQueueAttributesCommand')).toBe(2 * (1 + stages.length));
+  });
+
+  it('rejects when only the last stage is over its limit, naming it and its drain estimate', async () => {
+    // GIVEN an empty ingress queue, an empty middle stage and a last stage holding 10 against a limit of 8 (2/s)
+    const sqs = localSqsClient();
+    const queueUrl = await createQueue(sqs, 'authz-last');
+    const middle = await createQueue(sqs, 'authz-last-mid');
+    const last = await createQueue(sqs, 'authz-last-end');
+    await fillQueue(sqs, last, 10);
+    const authorize = createAuthorizer({
+      settings: authorizerSettings({
+        downstream: [
+          { stage: 'middle', depthLimit: 8, ageSloSeconds: 60, drainRatePerSecond: 2 },
+          { stage: 'last', depthLimit: 8, ageSloSeconds: 60, drainRatePerSecond: 2 },
+        ],
+      }),
+      queues: { queueUrl, downstreamQueueUrls: [middle, last] },
+      sqs,
+    });
+
+    // WHEN
+    const result = await authorize(authorizerEvent());
+
+    // THEN (10 - 8 + 1) / 2 → 2 s
+    expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
+    expect(result.context).toEqual({
+      status: 503,
+      reason: 'downstream-over-limit',
+      stage: 'last',
+      retryAfterSeconds: 2,
+      depth: 0,
+    });
+  });
+
+  it('fails if the downstream stages and their queue URLs do not pair up', () => {
+    expect(() =>
+      createAuthorizer({
+        settings: authorizerSettings({
+          downstream: [{ stage: 'b', depthLimit: 8, ageSloSeconds: 60, drainRatePerSecond: 2 }],
+        }),
+        queues: { queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/a', downstreamQueueUrls: [] },
+      }),
+    ).toThrow(/watches 1 downstream stages, but 0 downstream queue URLs were provided/);
+  });
+
   it('reads again once the TTL has passed, and only once per TTL', async () => {
     // GIVEN a 1 s depth TTL and a clock under test control
     const sqs = localSqsClient();
@@ -49,7 +119,13 @@ describe('depth-check authorizer on the embedded SQS engine', () => {
 
     // THEN
     expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
-    expect(result.context).toEqual({ status: 503, reason: 'over-hard-limit', retryAfterSeconds: 2, depth: 10 });
+    expect(result.context).toEqual({
+      status: 503,
+      reason: 'over-hard-limit',
+      stage: 'ingress',
+      retryAfterSeconds: 2,
+      depth: 10,
+    });
   });
 
   it('admits into the queue below the soft limit, naming the queue for the integration', async () => {

@@ -26,9 +26,9 @@ describe('the example stack', () => {
   const resources = (type: string) => Object.values(template.findResources(type));
 
   it('redrives every queue to a dead-letter queue after at least 3 receives', () => {
-    // extract, embed, and the ingress's low lane and overflow queues
+    // scan, extract, chunk, embed, index, and the ingress's low lane and overflow queues
     const withRedrive = resources('AWS::SQS::Queue').filter((queue) => queue.Properties.RedrivePolicy);
-    expect(withRedrive).toHaveLength(4);
+    expect(withRedrive).toHaveLength(7);
     for (const queue of withRedrive) {
       expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(3);
     }
@@ -36,7 +36,7 @@ describe('the example stack', () => {
 
   it('keeps dead letters 14 days', () => {
     const deadLetterQueues = resources('AWS::SQS::Queue').filter((queue) => queue.Properties.RedriveAllowPolicy);
-    expect(deadLetterQueues).toHaveLength(4);
+    expect(deadLetterQueues).toHaveLength(7);
     for (const queue of deadLetterQueues) {
       expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
     }
@@ -44,21 +44,21 @@ describe('the example stack', () => {
 
   it('encrypts every queue at rest explicitly and denies non-TLS requests to each', () => {
     const queues = resources('AWS::SQS::Queue');
-    expect(queues).toHaveLength(8);
+    expect(queues).toHaveLength(14);
     for (const queue of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const tlsOnly = resources('AWS::SQS::QueuePolicy').filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('"aws:SecureTransport":"false"'),
     );
-    expect(tlsOnly).toHaveLength(8);
+    expect(tlsOnly).toHaveLength(14);
   });
 
   it('gives every mapping partial batch responses, a batching window and a maximum concurrency covered by reserved concurrency', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    // extract (both priority lanes) and embed
+    // scan (both priority lanes), extract, chunk, embed and index
     const mappings = resources('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(6);
     for (const mapping of mappings) {
       expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThanOrEqual(1);
@@ -84,21 +84,22 @@ describe('the example stack', () => {
   it('alarms on the age of the oldest message and on dead-lettered messages', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
-      Threshold: 120,
+      Threshold: 20,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
-      Threshold: 300,
+      Threshold: 30,
     });
     const deadLetterAlarms = resources('AWS::CloudWatch::Alarm').filter(
       (alarm) =>
         alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && alarm.Properties.Threshold === 0,
     );
-    expect(deadLetterAlarms).toHaveLength(4);
+    expect(deadLetterAlarms).toHaveLength(7);
   });
 
   it('creates the job and idempotency tables with TTL and point-in-time recovery', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+    // jobs, idempotency and the control table
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -107,11 +108,35 @@ describe('the example stack', () => {
     });
   });
 
-  it('wires extract to embed through SLUICE_NEXT_QUEUE_URL and names the tables for both consumers', () => {
+  it('has five stages, each with a queue, a dead-letter queue, a consumer and alarms', () => {
+    for (const stage of ['scan', 'extract', 'chunk', 'embed', 'index']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ SLUICE_STAGE: stage, SLUICE_DLQ_URL: Match.anyValue() }) },
+      });
+      const ids = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(ids.some((id) => id.startsWith(`Pipeline${stage}Alarms`))).toBe(true);
+      const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+      expect(queues.filter((id) => id.startsWith(`Pipeline${stage}Queue`)).length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('writes the index into its own table, granted to the index consumer only', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ SLUICE_STAGE: 'index', EXAMPLE_INDEX_TABLE: Match.anyValue() }),
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('wires each stage to the next through SLUICE_NEXT_QUEUE_URL and names the tables for the consumers', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          SLUICE_STAGE: 'extract',
+          SLUICE_STAGE: 'scan',
           SLUICE_NEXT_QUEUE_URL: Match.anyValue(),
           SLUICE_JOB_TABLE: Match.anyValue(),
         }),
@@ -120,7 +145,7 @@ describe('the example stack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          SLUICE_STAGE: 'embed',
+          SLUICE_STAGE: 'index',
           SLUICE_NEXT_QUEUE_URL: Match.absent(),
           SLUICE_IDEMPOTENCY_TABLE: Match.anyValue(),
         }),
@@ -169,7 +194,8 @@ describe('Pipeline', () => {
     const stack = new Stack(app, 'Small');
     new Pipeline(stack, 'P', { definition: definePipeline({ name: 'small', stages: stages(3) }) });
     Template.fromStack(stack).resourceCountIs('AWS::CloudFormation::Stack', 0);
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 3);
+    // 3 consumers and the valve (each stage but the last has a next stage to watch)
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 4);
   });
 
   it('fails if asked for a stage it does not have', () => {

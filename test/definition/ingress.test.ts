@@ -26,11 +26,21 @@ describe('ingress defaults', () => {
 
   it('applies defaults from the first stage', () => {
     // WHEN
-    const { ingress } = definePipeline(pipelineWith({}));
+    const pipeline = definePipeline(pipelineWith({}));
+    const { ingress } = pipeline;
 
     // THEN
     expect(ingress).toEqual({
       stage: 'ingest',
+      // whole-pipeline admission weighs the stage after it
+      downstream: [
+        {
+          stage: 'embed',
+          depthLimit: pipeline.stages[1]?.flow.depthLimit,
+          ageSloSeconds: pipeline.stages[1]?.flow.ageSloSeconds,
+          drainRatePerSecond: pipeline.stages[1]?.flow.drainRatePerSecond,
+        },
+      ],
       integration: 'direct',
       schemaVersion: 1,
       throttle: { rateLimitPerSecond: 1000, burstLimit: 500 },

@@ -9,6 +9,7 @@ import { PipelineMonitoring } from '../../lib/constructs/pipeline-monitoring.ts'
 import { STAGE_WIDGET_TITLES } from '../../lib/constructs/pipeline-monitoring-dashboard.ts';
 import { definePipeline, RUNTIME_METRICS } from '../../lib/definition/index.ts';
 import { ExampleStack } from '../../lib/example/example-stack.ts';
+import { examplePipeline } from '../../lib/example/pipeline.ts';
 import { ECHO_ENTRY, testStack } from '../helpers/stacks.ts';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -33,6 +34,8 @@ interface Widget {
 }
 
 // GIVEN the example app's stack (two stages, an ingress with access logs)
+/** The example pipeline's stages (scan, extract, chunk, embed, index), in order. */
+const STAGES = examplePipeline.stages;
 const template = Template.fromStack(new ExampleStack(new App({ context: NO_BUNDLING }), 'Example'));
 const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
   (resource) => resource.Properties as Record<string, unknown>,
@@ -64,7 +67,9 @@ function dashboardBody(): { widgets: Widget[] } {
 describe('PipelineMonitoring alarms', () => {
   it('alarms when the time to drain (visible ÷ net drain rate) is over each stage’s age SLO', () => {
     const timeToDrain = alarmsDescribed(/take longer than the age SLO/);
-    expect(timeToDrain.map((alarm) => alarm.Threshold).sort()).toEqual([120, 300]);
+    expect(timeToDrain.map((alarm) => alarm.Threshold).sort()).toEqual(
+      STAGES.map((stage) => stage.flow.ageSloSeconds).sort(),
+    );
     for (const alarm of timeToDrain) {
       expect(metricsOf(alarm)).toEqual([
         'AWS/SQS/ApproximateNumberOfMessagesVisible:Maximum',
@@ -72,7 +77,7 @@ describe('PipelineMonitoring alarms', () => {
         'AWS/SQS/NumberOfMessagesSent:Sum',
       ]);
       // visible ÷ max(out − in, ε) per second, 0 when the backlog clears within the SLO at the current out rate
-      expect(expressionOf(alarm)).toMatch(/^IF\(visible <= \(FILL\(deleted, 0\) \/ 60\) \* (120|300), 0, /);
+      expect(expressionOf(alarm)).toMatch(/^IF\(visible <= \(FILL\(deleted, 0\) \/ 60\) \* (20|30), 0, /);
       expect(expressionOf(alarm)).toContain('visible / ((FILL(deleted, 0) - FILL(sent, 0)) / 60)');
       expect(alarm).toMatchObject({ TreatMissingData: 'notBreaching', EvaluationPeriods: 5, DatapointsToAlarm: 3 });
     }
@@ -80,7 +85,7 @@ describe('PipelineMonitoring alarms', () => {
 
   it('alarms on a stall: messages waiting and none deleted in 5 periods out of 5', () => {
     const stalls = alarmsDescribed(/none was deleted/);
-    expect(stalls).toHaveLength(2);
+    expect(stalls).toHaveLength(STAGES.length);
     for (const alarm of stalls) {
       expect(expressionOf(alarm)).toBe('IF(visible > 0 AND FILL(deleted, 0) == 0, 1, 0)');
       expect(alarm).toMatchObject({
@@ -95,7 +100,7 @@ describe('PipelineMonitoring alarms', () => {
 
   it('alarms when a dead letter is older than 3 days', () => {
     const ages = alarmsDescribed(/dead-lettered message is older/);
-    expect(ages).toHaveLength(2);
+    expect(ages).toHaveLength(STAGES.length);
     for (const alarm of ages) {
       expect(metricsOf(alarm)).toEqual(['AWS/SQS/ApproximateAgeOfOldestMessage:Maximum']);
       expect(alarm).toMatchObject({ Threshold: 3 * 86_400, TreatMissingData: 'notBreaching' });
@@ -103,30 +108,22 @@ describe('PipelineMonitoring alarms', () => {
   });
 
   it('alarms on consumer errors and throttles from Lambda’s metrics', () => {
-    expect(alarmsDescribed(/failed as a whole/).map(metricsOf)).toEqual([
-      ['AWS/Lambda/Errors:Sum'],
-      ['AWS/Lambda/Errors:Sum'],
-    ]);
-    expect(alarmsDescribed(/Lambda throttled the consumer/).map(metricsOf)).toEqual([
-      ['AWS/Lambda/Throttles:Sum'],
-      ['AWS/Lambda/Throttles:Sum'],
-    ]);
+    expect(alarmsDescribed(/failed as a whole/).map(metricsOf)).toEqual(STAGES.map(() => ['AWS/Lambda/Errors:Sum']));
+    expect(alarmsDescribed(/Lambda throttled the consumer/).map(metricsOf)).toEqual(
+      STAGES.map(() => ['AWS/Lambda/Throttles:Sum']),
+    );
   });
 
   it('alarms on the breaker from the runtime’s BreakerOpen EMF count, per pipeline and stage', () => {
     const breakers = alarmsDescribed(/circuit breaker is open/);
-    expect(breakers.map(metricsOf)).toEqual([['sluice/BreakerOpen:Sum'], ['sluice/BreakerOpen:Sum']]);
+    expect(breakers.map(metricsOf)).toEqual(STAGES.map(() => ['sluice/BreakerOpen:Sum']));
     const dimensions = breakers.map((alarm) => (alarm.Metrics as MetricQuery[])[0]?.MetricStat.Metric.Dimensions);
-    expect(dimensions).toEqual([
-      [
+    expect(dimensions).toEqual(
+      STAGES.map((stage) => [
         { Name: 'Pipeline', Value: 'documents' },
-        { Name: 'Stage', Value: 'extract' },
-      ],
-      [
-        { Name: 'Pipeline', Value: 'documents' },
-        { Name: 'Stage', Value: 'embed' },
-      ],
-    ]);
+        { Name: 'Stage', Value: stage.name },
+      ]),
+    );
     expect(breakers[0]).toMatchObject({ Threshold: 0, TreatMissingData: 'notBreaching' });
   });
 
@@ -158,12 +155,12 @@ describe('PipelineMonitoring alarms', () => {
     const composites = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')).map(
       (resource) => resource.Properties,
     );
-    expect(composites).toHaveLength(3);
+    expect(composites).toHaveLength(STAGES.length + 1);
     const notifying = composites.filter((composite) => composite.AlarmActions);
     expect(notifying).toHaveLength(1);
     const rule = JSON.stringify(notifying[0].AlarmRule);
-    // two stage composites and two ingress alarms
-    expect(rule.match(/ALARM\(/g)).toHaveLength(4);
+    // one composite per stage and two ingress alarms
+    expect(rule.match(/ALARM\(/g)).toHaveLength(STAGES.length + 2);
     expect(notifying[0].OKActions).toEqual(notifying[0].AlarmActions);
     // each stage composite names its six monitoring alarms and the three QueueAlarms
     for (const stage of composites.filter((composite) => !composite.AlarmActions)) {
@@ -188,11 +185,11 @@ describe('PipelineMonitoring dashboard', () => {
     const stageTitles = titles.filter((title) =>
       (STAGE_WIDGET_TITLES as readonly (string | undefined)[]).includes(title),
     );
-    expect(stageTitles).toEqual([...STAGE_WIDGET_TITLES, ...STAGE_WIDGET_TITLES]);
+    expect(stageTitles).toEqual(STAGES.flatMap(() => [...STAGE_WIDGET_TITLES]));
     const headings = body.widgets
       .filter((widget) => widget.type === 'text')
       .map((widget) => widget.properties.markdown);
-    expect(headings).toEqual(['# sluice pipeline documents', '## stage extract', '## stage embed']);
+    expect(headings).toEqual(['# sluice pipeline documents', ...STAGES.map((stage) => `## stage ${stage.name}`)]);
   });
 
   it('reads the right metric in each graph of a stage row', () => {
@@ -210,7 +207,7 @@ describe('PipelineMonitoring dashboard', () => {
     // Deferred carries a Reason dimension (one series per reason): found by SEARCH
     expect(byTitle['retries and deferrals']).toEqual([
       `sluice/${RUNTIME_METRICS.retried}:Sum`,
-      `= SEARCH('{sluice,Pipeline,Reason,Stage} MetricName="Deferred" Pipeline="documents" Stage="extract"', 'Sum', 60)`,
+      `= SEARCH('{sluice,Pipeline,Reason,Stage} MetricName="Deferred" Pipeline="documents" Stage="scan"', 'Sum', 60)`,
     ]);
     expect(byTitle['dead letters']).toEqual([
       'AWS/SQS/ApproximateNumberOfMessagesVisible:Maximum',
@@ -232,7 +229,7 @@ describe('PipelineMonitoring dashboard', () => {
           'Pipeline',
           'documents',
           'Stage',
-          expect.stringMatching(/^(extract|embed)$/),
+          expect.stringMatching(/^(scan|extract|chunk|embed|index)$/),
         ]);
       }
     }
@@ -241,7 +238,7 @@ describe('PipelineMonitoring dashboard', () => {
   it('draws the age SLO on the oldest-age graph', () => {
     const age = graphs.find((widget) => widget.properties.title === 'oldest age');
     expect(age?.properties.annotations.horizontal).toEqual([
-      expect.objectContaining({ value: 120, label: 'age SLO 120 s' }),
+      expect.objectContaining({ value: 20, label: 'age SLO 20 s' }),
     ]);
   });
 
