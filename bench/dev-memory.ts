@@ -1,14 +1,21 @@
 /**
- * `node bench/dev-memory.ts [--jobs N] [--rate R] [--isolates N]`: the memory of a long-running `sluice dev`.
+ * `node bench/dev-memory.ts [--jobs N] [--rate R] [--isolates N] [--light]`: the memory of a long-running `sluice dev`.
  *
- * Starts `sluice dev` (the example pipeline, embedded engines) as a child process, offers it N jobs at R a second
- * through the load generator with every accepted job followed to completion (GET /jobs/{id}), as `sluice load --url`
- * does, and reads the dev server's resident set from /proc every 5 s: now (VmRSS) and its peak (VmHWM). DynamoDB Local
- * is a Java process of its own; its RSS is printed apart. Not part of `npm run bench` (it runs for minutes); the
- * figure goes into BENCHMARKS.md. Linux only (/proc).
+ * Starts `sluice dev` as a child process with the Node flags of `npm start` (the heap caps in package.json), offers it
+ * N jobs at R a second through the load generator, and reads the dev server's resident set from /proc every 5 s: now
+ * (VmRSS) and its peak (VmHWM). DynamoDB Local is a Java process of its own; its RSS is printed apart.
+ *
+ * - default: the example pipeline, every accepted job followed to completion (GET /jobs/{id}) as `sluice load --url`
+ *   does; on a shared 2-core machine this completes 10–20 jobs a second.
+ * - `--uncapped`: without the Node flags of `npm start` (V8's default heap sizes), for comparison.
+ * - `--light`: `bench/dev-memory-pipeline.ts` (one stage, 1 ms of work a job, no job table), jobs not followed; the
+ *   run ends when the dashboard shows the stage's queue empty, and completed = accepted − dead-lettered.
+ *
+ * Not part of `npm run bench` (it runs for minutes); the figure goes into BENCHMARKS.md. Linux only (/proc).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { freePort } from '../lib/local/engines.ts';
 import { localApiKey } from '../lib/local/ingress-server.ts';
@@ -19,6 +26,8 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '100000' },
     rate: { type: 'string', default: '150' },
     isolates: { type: 'string' },
+    light: { type: 'boolean', default: false },
+    uncapped: { type: 'boolean', default: false },
   },
 });
 const jobs = Number(values.jobs);
@@ -37,26 +46,52 @@ function javaChild(pid: number): number | undefined {
   return children.map(Number).find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('DynamoDBLocal'));
 }
 
+/** The Node flags `npm start` runs `sluice dev` with (the heap caps), so the bench measures what users run. */
+function startFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
+const light = values.light ?? false;
 const port = await freePort();
+// --uncapped: plain `node bin/sluice.ts dev`, V8's default heap sizes, for comparison.
+const flags = values.uncapped ? [] : startFlags();
 const args = [
+  ...flags,
   'bin/sluice.ts',
   'dev',
   '--port',
   String(port),
   ...(values.isolates ? ['--isolates', values.isolates] : []),
+  ...(light ? ['--pipeline', 'bench/dev-memory-pipeline.ts'] : []),
 ];
-const dev: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+const dev: ChildProcess = spawn(process.execPath, args, {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: light ? { ...process.env, SLUICE_DEMO_WORK_MS: '1' } : process.env,
+});
+let devOutput = '';
 await new Promise<void>((resolve, reject) => {
-  let output = '';
   dev.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.includes('Ctrl-C stops')) resolve();
+    devOutput += chunk.toString();
+    if (devOutput.includes('Ctrl-C stops')) resolve();
   });
-  dev.once('exit', (code) => reject(new Error(`sluice dev exited with ${code} before it was ready:\n${output}`)));
+  dev.once('exit', (code) => reject(new Error(`sluice dev exited with ${code} before it was ready:\n${devOutput}`)));
 });
 const pid = dev.pid as number;
 const startRss = residentMb(pid);
-console.log(`sluice dev (pid ${pid}) ready on port ${port}: RSS ${startRss.now} MB`);
+console.log(`sluice dev (pid ${pid}, node ${flags.join(' ')}) ready on port ${port}: RSS ${startRss.now} MB`);
+const dashboardUrl = /dashboard\s+(\S+)\/dashboard/.exec(devOutput)?.[1];
+
+/** Messages of the light pipeline's stage still queued or in flight, and dead-lettered, from the dashboard. */
+async function stageBacklog(): Promise<{ open: number; deadLettered: number }> {
+  const metrics = (await (await fetch(`${dashboardUrl}/dashboard/metrics`)).json()) as {
+    consumers: Record<string, { depth: number; inFlight: number; deadLettered: number }[]>;
+  };
+  const last = metrics.consumers.work?.at(-1);
+  return last
+    ? { open: last.depth + last.inFlight, deadLettered: last.deadLettered }
+    : { open: Number.POSITIVE_INFINITY, deadLettered: 0 };
+}
 
 const samples: { jobs: number; rss: number }[] = [];
 let completedSoFar = 0;
@@ -71,17 +106,38 @@ const stats = await runLoad({
   phases: [{ ratePerSecond: rate, durationMs: (jobs / rate) * 1000 }],
   maxInFlight: 512,
   drainTimeoutMs: 600_000,
+  follow: !light,
   headers: () => ({ 'x-api-key': apiKey }),
-  body: (n) => ({
-    documentId: `memory-${n}`,
-    source: `https://example.com/documents/${n}.txt`,
-    contentType: 'text/plain',
-  }),
+  body: (n) =>
+    light
+      ? { n }
+      : {
+          documentId: `memory-${n}`,
+          source: `https://example.com/documents/${n}.txt`,
+          contentType: 'text/plain',
+        },
   onProgress: (progress) => {
-    completedSoFar = progress.completed;
+    completedSoFar = light ? progress.accepted : progress.completed;
     process.stderr.write(`${progressLine(progress)} · dev RSS ${residentMb(pid).now} MB\n`);
   },
 });
+if (light) {
+  // Accepted jobs are in the stage's queue until a batch deletes them: wait for it to empty (at most 10 minutes).
+  const until = Date.now() + 600_000;
+  for (;;) {
+    const backlog = await stageBacklog();
+    if (backlog.open === 0 || Date.now() > until) {
+      stats.deadLettered = backlog.deadLettered;
+      stats.completed = backlog.open === 0 ? stats.accepted - backlog.deadLettered : 0;
+      completedSoFar = stats.completed;
+      process.stderr.write(`queue open ${backlog.open} · dev RSS ${residentMb(pid).now} MB\n`);
+      break;
+    }
+    process.stderr.write(`queue open ${backlog.open} · dev RSS ${residentMb(pid).now} MB\n`);
+    await sleep(2_000);
+  }
+  samples.push({ jobs: completedSoFar, rss: residentMb(pid).now });
+}
 clearInterval(sampler);
 const end = residentMb(pid);
 const java = javaChild(pid);
@@ -92,7 +148,7 @@ await new Promise((resolve) => dev.once('exit', resolve));
 const every = Math.max(1, Math.floor(samples.length / 10));
 console.log(progressLine(stats));
 console.log(
-  `RSS by completed jobs: ${samples
+  `RSS by ${light ? 'accepted' : 'completed'} jobs: ${samples
     .filter((_, index) => index % every === 0)
     .map((sample) => `${sample.jobs}: ${sample.rss} MB`)
     .join(', ')}`,

@@ -19,10 +19,11 @@ export function lazyClients(given: { readonly sqs?: SQSClient; readonly dynamo?:
     sqs() {
       // With an endpoint chosen in the environment (LocalStack, the embedded engines), the SDK must not switch to the
       // host of a queue URL (fauxqs's URLs are not valid hosts for it); on AWS the queue URL host is the endpoint.
-      const explicit = Boolean(process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL);
-      sqs ??= import('@aws-sdk/client-sqs').then(
-        ({ SQSClient: Client }) => new Client(explicit ? { useQueueUrlAsEndpoint: false } : {}),
-      );
+      // Read once, with the client: process.env is slow to read, and this runs on every send.
+      sqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient: Client }) => {
+        const explicit = Boolean(process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL);
+        return new Client(explicit ? { useQueueUrlAsEndpoint: false } : {});
+      });
       return sqs;
     },
     dynamo() {

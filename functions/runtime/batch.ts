@@ -21,7 +21,7 @@ import { type BatchEnvironment, JobContext } from './job-context.ts';
 import { recordTransition } from './job-status.ts';
 import { batchMetricDocuments } from './log.ts';
 import { BatchScope } from './micro-batcher.ts';
-import { DataIssues, parseData } from './parse-data.ts';
+import { DataIssues } from './parse-data.ts';
 import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 import type { TenantLease } from './tenant-bulkhead.ts';
@@ -93,10 +93,16 @@ export async function runBatch(
     pressure: config.pressure,
     scope: config.batchers ? new BatchScope(config.batchers) : undefined,
   };
+  // Every field is set here, so the states of a batch share one shape and settle's reads of them stay monomorphic.
   const states: RecordState[] = records.map((record) => ({
     record,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
     batch,
+    lease: undefined,
+    job: undefined,
+    outcome: undefined,
+    parked: undefined,
+    parkFailure: undefined,
   }));
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
@@ -112,8 +118,11 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
   const worker = async () => {
     while (next < states.length) {
       const state = states[next++] as RecordState;
-      const outcome = runRecord(config, state, context);
-      state.outcome = outcome instanceof Promise ? await outcome : outcome;
+      const running = runRecord(config, state, context);
+      const outcome = running instanceof Promise ? await running : running;
+      state.outcome = outcome;
+      // Nothing reads a succeeded record's envelope again: let it die young instead of surviving the batch.
+      if (outcome.kind === 'succeeded') state.job = undefined;
       if (state.lease) await releaseAdmission(config.pressure, state.lease);
     }
   };
@@ -156,6 +165,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         const running = runRecord(config, state, context);
         const outcome = running instanceof Promise ? await running : running;
         state.outcome = outcome;
+        if (outcome.kind === 'succeeded') state.job = undefined;
         if (state.lease) await releaseAdmission(config.pressure, state.lease);
         // A deferred record blocks its group like a released one: FIFO takes no per-message delay, so it is handed
         // back in place and the group's later records must wait for it.
@@ -185,17 +195,7 @@ function deadLettersNow(config: ConsumerConfig, state: RecordState, outcome: Fai
  * attributes, a failed send) become released records, handed back with the deferral's delay and never marked failed;
  * those past `maxDeferrals` become permanent failures, dead-lettered with the reason.
  */
-async function deferHeld(config: ConsumerConfig, states: RecordState[]): Promise<void> {
-  let held: RecordState[] | undefined;
-  for (const state of states) {
-    if (state.outcome?.kind === 'deferred') {
-      held ??= [];
-      held.push(state);
-    }
-  }
-  if (held === undefined) {
-    return;
-  }
+async function deferHeld(config: ConsumerConfig, held: RecordState[]): Promise<void> {
   const queueUrl = config.queueUrl ?? queueUrlFromArn((held[0] as RecordState).record.eventSourceARN);
   const results = await deferRecords(
     config,
@@ -258,7 +258,7 @@ function runRecord(config: ConsumerConfig, state: RecordState, context: Context)
   }
   let parsed: unknown;
   try {
-    parsed = parseData(config.validator, data);
+    parsed = config.parseData(data);
   } catch (error) {
     // A refinement of the user's schema threw.
     return failure(config, error);
@@ -523,36 +523,53 @@ function envelopeFields(job: JobEnvelope): { correlationId?: string; acceptedAt?
  */
 async function settle(config: ConsumerConfig, states: RecordState[], fifo: boolean): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchItemFailure[] = [];
-  const deadLetters: RecordState[] = [];
-  const retries: RecordState[] = [];
-  const releases: RecordState[] = [];
-  const requeues: RecordState[] = [];
-  const processingTimesMs: number[] = [];
+  let deadLetters: RecordState[] = [];
+  let retries: RecordState[] = [];
+  let releases: RecordState[] = [];
+  let requeues: RecordState[] = [];
+  let processingTimesMs: number[] = [];
   let succeeded = 0;
   let skipped = 0;
   let toPark = 0;
-  await deferHeld(config, states);
-  for (const state of states) {
-    const outcome = state.outcome as Outcome;
-    if (outcome.kind === 'succeeded') {
-      succeeded++;
-      processingTimesMs.push(outcome.ms);
-    } else if (outcome.kind === 'skipped') {
-      skipped++;
-    } else if (outcome.kind === 'deferred') {
-      // Sent again with its delay (deferHeld); counted by reason in the pressure metrics, reported done here.
-    } else if (outcome.kind === 'released') {
-      (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
-    } else {
-      if (outcome.ms !== undefined) processingTimesMs.push(outcome.ms);
-      // A transient failure on the last allowed receive is dead-lettered here, so its reason travels with it; left to
-      // the redrive policy, it would arrive in the dead-letter queue without one.
-      if (state.parked !== undefined || deadLettersNow(config, state, outcome)) {
-        deadLetters.push(state);
-        if (state.parked === undefined) toPark++;
+  /** Sorts the records by outcome, in batch order (FIFO groups report in order); returns those held by pressure. */
+  const sortOutcomes = (): RecordState[] | undefined => {
+    let held: RecordState[] | undefined;
+    for (const state of states) {
+      const outcome = state.outcome as Outcome;
+      if (outcome.kind === 'succeeded') {
+        succeeded++;
+        processingTimesMs.push(outcome.ms);
+      } else if (outcome.kind === 'skipped') {
+        skipped++;
+      } else if (outcome.kind === 'deferred') {
+        // Sent again with its delay (deferHeld); counted by reason in the pressure metrics, reported done here.
+        held ??= [];
+        held.push(state);
+      } else if (outcome.kind === 'released') {
+        (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
       } else {
-        retries.push(state);
+        if (outcome.ms !== undefined) processingTimesMs.push(outcome.ms);
+        // A transient failure on the last allowed receive is dead-lettered here, so its reason travels with it; left
+        // to the redrive policy, it would arrive in the dead-letter queue without one.
+        if (state.parked !== undefined || deadLettersNow(config, state, outcome)) {
+          deadLetters.push(state);
+          if (state.parked === undefined) toPark++;
+        } else {
+          retries.push(state);
+        }
       }
+    }
+    return held;
+  };
+  // One pass finds the held records with the rest (no pass of its own on a batch that held none). Deferring them may
+  // turn some into released or failed records: then the batch is sorted again, to keep the records' order.
+  const held = sortOutcomes();
+  if (held !== undefined) {
+    await deferHeld(config, held);
+    if (held.some((state) => (state.outcome as Outcome).kind !== 'deferred')) {
+      [deadLetters, retries, releases, requeues, processingTimesMs] = [[], [], [], [], []];
+      [succeeded, skipped, toPark] = [0, 0, 0];
+      sortOutcomes();
     }
   }
 

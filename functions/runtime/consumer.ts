@@ -13,6 +13,7 @@ import { ConsumerConfigurationError, type FailureKind } from './errors.ts';
 import type { JobContext } from './job-context.ts';
 import { createLogger, type LogSink } from './log.ts';
 import { type MicroBatcherOptions, validateMicroBatcher } from './micro-batcher.ts';
+import { dataParser, hasKnownInternals } from './parse-data.ts';
 import { type PressureOptions, resolvePressure } from './pressure.ts';
 
 /** Options of {@link consumer}. */
@@ -154,7 +155,7 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   return {
     stage,
     pipeline,
-    validator: compileSchema(options.schema),
+    parseData: dataParser(compileSchema(options.schema)),
     handler: options.handler as (job: unknown, ctx: JobContext) => Promise<void> | void,
     schemaVersion,
     migrate: options.migrate,
@@ -190,8 +191,12 @@ function resolveConfig<Schema extends $ZodType>(options: ConsumerOptions<Schema>
   };
 }
 
-/** The schema compiled to zod 4's fast path when it can be; otherwise the schema itself (same results, slower). */
+/**
+ * The schema compiled to zod 4's fast path when it can be; otherwise the schema itself (same results, slower). A schema
+ * of another zod minor than sluice's is left to its own zod (see `dataParser`).
+ */
 function compileSchema(schema: $ZodType): $ZodType {
+  if (!hasKnownInternals(schema)) return schema;
   try {
     return compile(schema, { strict: true });
   } catch {

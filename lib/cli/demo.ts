@@ -1,8 +1,8 @@
 import { formatDemo, runDemo } from '../local/demo.ts';
 import { startEngines } from '../local/engines.ts';
-import { formatScenario, runScenario, SCENARIOS, type ScenarioName } from '../local/scenarios.ts';
+import { SCENARIOS, type ScenarioName } from '../local/scenario-names.ts';
 import { defineCommand } from './command.ts';
-import { UsageError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** `sluice demo`: the overload scenario with and without backpressure. */
 export const demoCommand = defineCommand({
@@ -80,6 +80,7 @@ async function scenario(name: string, json: boolean): Promise<void> {
   if (!SCENARIOS.includes(name as ScenarioName)) {
     throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}, but '${name}' was provided`);
   }
+  const { formatScenario, runScenario } = await loadScenarios();
   const engines = await startEngines();
   const tty = process.stderr.isTTY;
   try {
@@ -93,5 +94,18 @@ async function scenario(name: string, json: boolean): Promise<void> {
     if (!result.ok) process.exitCode = 1;
   } finally {
     await engines.stop();
+  }
+}
+
+/** The scenarios run on this repository's example pipeline; the published package leaves it out. */
+async function loadScenarios(): Promise<typeof import('../local/scenarios.ts')> {
+  try {
+    return await import('../local/scenarios.ts');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new CliError(
+      'sluice demo --scenario runs on the example document pipeline, which the published package leaves out: run it from a clone of the sluice repository (npm run sluice -- demo --scenario …)',
+      { cause: error },
+    );
   }
 }

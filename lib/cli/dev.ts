@@ -17,6 +17,8 @@ export const devCommand = defineCommand({
   description: [
     'Starts the SQS and DynamoDB engines (or uses AWS_ENDPOINT_URL, e.g. LocalStack), creates the queues and tables',
     "of the pipeline, serves its ingress and a dashboard, and runs each stage's handler as Lambda would.",
+    '`npm start` runs it with heap caps (--max-old-space-size=256 --max-semi-space-size=2) that keep a long run under',
+    '300 MB; pass them in NODE_OPTIONS when starting it another way.',
   ].join('\n'),
   options: {
     port: {

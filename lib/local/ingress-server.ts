@@ -120,6 +120,9 @@ export function localApiKey(clientName: string): string {
   return `local-${clientName}-key`;
 }
 
+/** Connections the local ingress holds open at once (twice the load generator's 512 requests in flight). */
+export const INGRESS_MAX_CONNECTIONS = 1_024;
+
 /** Starts the local ingress on 127.0.0.1. */
 export async function startIngressServer(options: IngressServerOptions): Promise<IngressServer> {
   const { stage } = options.stage;
@@ -433,6 +436,9 @@ export async function startIngressServer(options: IngressServerOptions): Promise
       send(response, 500, { error: 'internal', message: (error as Error).message });
     });
   });
+  // Every open connection holds its socket, parser and pending request in this process: bounded, so a client opening
+  // connections without end cannot grow the dev server's memory; connections past the bound are closed at once.
+  server.maxConnections = INGRESS_MAX_CONNECTIONS;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -42,6 +42,12 @@ interface Environment {
   running: number;
 }
 
+/**
+ * Young generation (MB) of a worker shared by environments (`maxIsolates`, as in `sluice dev`): bounds the garbage a
+ * long-running dev server keeps resident per worker (BENCHMARKS.md, "dev server memory").
+ */
+export const DEV_YOUNG_GENERATION_MB = 6;
+
 const WORKER_URL = new URL(`./handler-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** A locally run Lambda function. */
@@ -175,7 +181,12 @@ export class LocalFunction {
       env: { ...process.env, ...this.options.environment },
       stdout: !show,
       stderr: !show,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.memorySizeMiB },
+      // Old generation: the function's memory, as Lambda's limit. Young generation: V8's default for a 64-bit isolate
+      // is up to 3 × 16 MB, kept resident between scavenges; a shared dev worker keeps it small (DEV_YOUNG_GENERATION_MB).
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.options.memorySizeMiB,
+        ...(this.options.maxIsolates === undefined ? {} : { maxYoungGenerationSizeMb: DEV_YOUNG_GENERATION_MB }),
+      },
     });
     if (!show) {
       worker.stdout.resume();

@@ -20,9 +20,9 @@ import { startLocalPipeline } from './local-pipeline.ts';
  */
 
 /** The scenarios. */
-export const SCENARIOS = ['embedding-outage', 'embedding-rate-limit'] as const;
-/** One of {@link SCENARIOS}. */
-export type ScenarioName = (typeof SCENARIOS)[number];
+import type { ScenarioName } from './scenario-names.ts';
+
+export { SCENARIOS, type ScenarioName } from './scenario-names.ts';
 
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {

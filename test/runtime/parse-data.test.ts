@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { compile } from 'zod/v4/core';
-import { DataIssues, parseData } from '../../functions/runtime/parse-data.ts';
+import { DataIssues, dataParser, hasKnownInternals, parseData } from '../../functions/runtime/parse-data.ts';
 
 const Order = z.strictObject({ orderId: z.string().min(1), quantity: z.int().min(1).max(100) });
 const compiled = compile(Order, { strict: true });
@@ -40,5 +40,58 @@ describe('parseData', () => {
     await expect(parseData(Checked, { orderId: 'a', quantity: 1 })).resolves.toEqual({ orderId: 'a', quantity: 1 });
     const blocked = await parseData(Checked, { orderId: 'blocked', quantity: 1 });
     expect((blocked as DataIssues).issues).toEqual(['(root): order is blocked']);
+  });
+});
+
+describe('dataParser', () => {
+  it('takes the fast path for a schema of this zod version', () => {
+    // GIVEN / WHEN / THEN
+    expect(hasKnownInternals(compiled)).toBe(true);
+    expect((dataParser(compiled)({ orderId: 'a', quantity: 0 }) as DataIssues).issues).toEqual([
+      expect.stringMatching(/^quantity: /),
+    ]);
+  });
+
+  it('falls back to the schema’s own Standard Schema validate for a schema of another zod minor', () => {
+    // GIVEN a schema whose internals report another minor version (as one built by another zod 4.x would)
+    const other = z.strictObject({ orderId: z.string().min(1), items: z.array(z.int().min(1)) });
+    (other._zod as { version: object }).version = { ...other._zod.version, minor: other._zod.version.minor + 1 };
+    const validate = vi.spyOn(other['~standard'], 'validate');
+    const parse = dataParser(other);
+    // WHEN
+    const valid = parse({ orderId: 'a', items: [1] });
+    const invalid = parse({ orderId: '', items: [1, 0], extra: 1 });
+    // THEN the public interface ran, with the same `path: message` issues as the fast path
+    expect(hasKnownInternals(other)).toBe(false);
+    expect(validate).toHaveBeenCalledTimes(2);
+    expect(valid).toEqual({ orderId: 'a', items: [1] });
+    expect((invalid as DataIssues).issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^orderId: /),
+        expect.stringMatching(/^items\.1: /),
+        expect.stringMatching(/^\(root\): /),
+      ]),
+    );
+  });
+
+  it('falls back when the internals have no run function', async () => {
+    // GIVEN a schema-like object with an unexpected internal shape but a Standard Schema validate
+    const odd = {
+      _zod: { version: { major: 4, minor: 0, patch: 0 } },
+      '~standard': {
+        version: 1,
+        vendor: 'zod',
+        validate: async (value: unknown) =>
+          typeof value === 'string' ? { value } : { issues: [{ message: 'expected a string', path: [{ key: 'id' }] }] },
+      },
+    } as unknown as Parameters<typeof dataParser>[0];
+    // WHEN / THEN (an async validate comes back as a promise)
+    const parse = dataParser(odd);
+    await expect(parse('x')).resolves.toBe('x');
+    expect(((await parse(1)) as DataIssues).issues).toEqual(['id: expected a string']);
+  });
+
+  it('fails if the schema has neither zod 4 internals nor a Standard Schema validate', () => {
+    expect(() => dataParser({} as Parameters<typeof dataParser>[0])).toThrow(/zod 4 .*Standard Schema/);
   });
 });
