@@ -212,7 +212,7 @@ export async function settle(
   run: FaultRun,
   fault: string,
   accepted: ReadonlyMap<string, string>,
-  timeoutMs = 240_000,
+  timeoutMs = 420_000,
 ): Promise<Ledger> {
   const { sqs, provisioned } = run.local;
   const lanes = [
@@ -225,22 +225,21 @@ export async function settle(
   ];
   const settleStarted = Date.now();
   const deadline = settleStarted + timeoutMs;
+  // Checked once a second, the index only once the queues are empty: the engines serve the pipeline meanwhile.
   for (let stableChecks = 0; Date.now() < deadline && stableChecks < 2; ) {
-    await sleep(500);
+    await sleep(1_000);
     try {
+      const depths = await Promise.all(queues.map((queueUrl) => depth(sqs, queueUrl)));
+      if (process.env.FAULT_DEBUG) console.log(`debug | queues ${depths.join(' ')} | ${functionStats(run)}`);
+      if (depths.some((messages) => messages > 0)) {
+        stableChecks = 0;
+        continue;
+      }
+      const deadLetterDepths = await Promise.all(lanes.map((lane) => depth(sqs, lane.deadLetterQueueUrl)));
       const index = indexedDocuments(await scanIndex(run));
-      let inQueues = 0;
-      let deadLetterDepth = 0;
-      const depths: number[] = [];
-      for (const queueUrl of queues) depths.push(await depth(sqs, queueUrl));
-      inQueues = depths.reduce((a, b) => a + b, 0);
-      if (process.env.FAULT_DEBUG)
-        console.log(
-          `debug | ${Math.round((Date.now() - settleStarted) / 1000)} s | ${depths.join(' ')} | ${[...run.local.functions].map(([n, p]) => `${n}:${JSON.stringify(p.stats)}`).join(' ')}`,
-        );
-      for (const lane of lanes) deadLetterDepth += await depth(sqs, lane.deadLetterQueueUrl);
       const done = [...accepted.keys()].filter((jobId) => index.get(jobId)?.complete).length;
-      stableChecks = inQueues === 0 && done + deadLetterDepth >= accepted.size ? stableChecks + 1 : 0;
+      const deadLettered = deadLetterDepths.reduce((sum, messages) => sum + messages, 0);
+      stableChecks = done + deadLettered >= accepted.size ? stableChecks + 1 : 0;
     } catch {
       stableChecks = 0; // an engine is down; look again
     }
@@ -288,11 +287,18 @@ export async function settle(
     indexItems,
   };
   report(ledger);
-  console.log(`timing | ${fault} | settled ${Math.round((Date.now() - settleStarted) / 1000)} s after the load`);
+  console.log(
+    `timing | ${fault} | settled ${Math.round((Date.now() - settleStarted) / 1000)} s after the load | ${functionStats(run)}`,
+  );
   // Each of these is a message fauxqs 2.4.1 would have lost with its data on disk (test/helpers/fauxqs-persistence.ts).
   console.log(`engine | messages handed back with visibility 0 since the engines started: ${visibilityResets()}`);
   if (lost > 0) describeLost(run, accepted, index, deadLetters);
   return ledger;
+}
+
+/** Each function's counters (invocations, errors, timeouts, cold starts), for FAULT_DEBUG and failing ledgers. */
+function functionStats(run: FaultRun): string {
+  return [...run.local.functions].map(([name, fn]) => `${name} ${JSON.stringify(fn.stats)}`).join(' ');
 }
 
 /** For a failing ledger: what the index holds of each lost job, and the pollers' and functions' counters. */
@@ -308,7 +314,7 @@ function describeLost(
     console.log(`lost job ${jobId} (${documentId}): ${JSON.stringify(document ?? null)}`);
   }
   for (const [name, poller] of run.local.pollers) console.log(`poller ${name}: ${JSON.stringify(poller.stats)}`);
-  for (const [name, fn] of run.local.functions) console.log(`function ${name}: ${JSON.stringify(fn.stats)}`);
+  console.log(`functions: ${functionStats(run)}`);
 }
 
 /** One line per fault, on the console and in test-results/fault-ledger.txt. */
