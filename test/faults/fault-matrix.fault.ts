@@ -103,13 +103,13 @@ describe('fault matrix (example pipeline)', () => {
 
   it('function timeout', async () => {
     await withRun('timeout', async (run) => {
-      // GIVEN embedding calls that never answer for two documents' chunks (once each)
-      run.setSwitch({ hangEmbeddingCall: [run.documentId(7), run.documentId(22)] });
+      // GIVEN index writes that never answer for two documents' chunks (once each)
+      run.setSwitch({ hangIndexWrite: [run.documentId(7), run.documentId(22)] });
       const production = await produce(ingressOf(run), documents(30), { concurrency: 10 });
       const ledger = await settle(run, 'function timeout', production.accepted);
-      // THEN the embed invocations ran into the function timeout, and their records were retried
+      // THEN the index invocations ran into the function timeout, and their records were retried
       expect(run.fired('hang')).toBe(2);
-      expect(run.local.functions.get('embed')?.stats.timeouts).toBeGreaterThanOrEqual(1);
+      expect(run.local.functions.get('index')?.stats.timeouts).toBeGreaterThanOrEqual(1);
       expectClean(ledger);
     });
   });

@@ -9,13 +9,16 @@ export interface FaultPipelineOptions {
 }
 
 /**
- * Function timeout of every stage in the matrix. The example's are 30 s (60 s for `embed`), so a record whose
- * environment died would come back after 3 to 6 minutes (visibility timeout = 6 × timeout + window); 10 s makes it
- * 61 s, which keeps the kill and timeout faults short. Shorter is not safe on a busy two-core machine: at 6 s,
- * cold execution environments (the first DynamoDB call loads the SDK's credential chain) ran into the timeout, and
- * each timeout made the next environment cold again. Nothing else of the example changes.
+ * Function timeouts in the matrix: a third of the example's (30 s → 10 s; 60 s → 20 s for `embed`, whose batch of 96
+ * records makes about 200 DynamoDB calls — claims, limiter takes, completions), so a record whose environment died
+ * comes back after 61 s (121 s in `embed`) instead of 181 s (361 s): visibility timeout = 6 × timeout + window. 6 s
+ * everywhere was tried and is too short on a busy two-core machine (cold environments ran into it, and every timeout
+ * made the next environment cold again); 10 s for `embed` timed out in half its invocations there. Nothing else of the
+ * example changes.
  */
-export const FAULT_TIMEOUT_SECONDS = 10;
+export function faultTimeoutSeconds(exampleTimeoutSeconds: number): number {
+  return Math.ceil(exampleTimeoutSeconds / 3);
+}
 
 /** The environment variable naming the example handler a fault wrapper runs (test/faults/fault-stage.ts). */
 export const FAULT_STAGE_ENTRY_ENV = 'FAULT_STAGE_ENTRY';
@@ -37,7 +40,7 @@ export function faultPipeline(options: FaultPipelineOptions): Pipeline {
       consumer: {
         ...stage.consumer,
         entry: 'test/faults/fault-stage.ts',
-        timeoutSeconds: FAULT_TIMEOUT_SECONDS,
+        timeoutSeconds: faultTimeoutSeconds(stage.consumer.timeoutSeconds),
         environment: {
           [FAULT_STAGE_ENTRY_ENV]: resolve(stage.consumer.entry),
           [FAULT_SWITCH_DIR_ENV]: options.switchDir,
@@ -60,6 +63,9 @@ export interface FaultSwitch {
    * and the batch's answer lost. Once per document.
    */
   readonly crashAfterIndexWrite?: readonly string[];
-  /** `embed`: the embedding call carrying a chunk of each of these documents never answers. Once per document. */
-  readonly hangEmbeddingCall?: readonly string[];
+  /**
+   * `index`: the index write of one chunk of each of these documents never answers (the table does not respond), so
+   * the invocation runs into the function timeout. Once per document.
+   */
+  readonly hangIndexWrite?: readonly string[];
 }

@@ -10,9 +10,8 @@ import { FAULT_STAGE_ENTRY_ENV, FAULT_SWITCH_DIR_ENV, type FaultSwitch } from '.
 /**
  * The fault matrix's wrapper around an example stage (test only; the example's handlers stay as they are): loads the
  * stage's own handler (`FAULT_STAGE_ENTRY`) and runs every invocation through it, injecting what the fault switch
- * asks for (see {@link FaultSwitch}). The crash and the hang are injected below the handler — in the DynamoDB client
- * and in `fetch`, the two ways the example reaches outside — so they strike in the middle of a batch, after some of
- * its records have run.
+ * asks for (see {@link FaultSwitch}). The crash and the hang are injected below the handler, in the DynamoDB client the
+ * index stage writes with, so they strike in the middle of a batch, after some of its records have run.
  */
 
 const entry = process.env[FAULT_STAGE_ENTRY_ENV] as string;
@@ -51,30 +50,20 @@ function firstAttemptOf(documentId: string): string {
 
 type Send = (this: DynamoDBClient, command: unknown, ...rest: unknown[]) => Promise<unknown>;
 const send = DynamoDBClient.prototype.send as unknown as Send;
-const crashingSend: Send = async function (command, ...rest) {
+const faultySend: Send = async function (command, ...rest) {
+  const indexWrite = command instanceof UpdateItemCommand && command.input.TableName === process.env[INDEX_TABLE_ENV];
+  const documentId = indexWrite ? (command.input.ExpressionAttributeValues?.[':documentId']?.S ?? '') : '';
+  const faults = indexWrite ? readSwitch() : {};
+  if (indexWrite && faults.hangIndexWrite?.includes(firstAttemptOf(documentId)) && once(`hang-${documentId}`)) {
+    return new Promise<never>(() => undefined);
+  }
   const result = await send.call(this, command, ...rest);
-  if (command instanceof UpdateItemCommand && command.input.TableName === process.env[INDEX_TABLE_ENV]) {
-    const documentId = command.input.ExpressionAttributeValues?.[':documentId']?.S ?? '';
-    const documents = readSwitch().crashAfterIndexWrite ?? [];
-    if (documents.includes(firstAttemptOf(documentId)) && once(`crash-${documentId}`)) process.exit(137);
+  if (indexWrite && faults.crashAfterIndexWrite?.includes(firstAttemptOf(documentId)) && once(`crash-${documentId}`)) {
+    process.exit(137);
   }
   return result;
 };
-DynamoDBClient.prototype.send = crashingSend as unknown as typeof DynamoDBClient.prototype.send;
-
-const realFetch = globalThis.fetch;
-globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
-  const documents = readSwitch().hangEmbeddingCall ?? [];
-  const body = typeof init?.body === 'string' ? init.body : '';
-  // The stand-in document text names its document: "Paragraph 1 of <documentId>: …" (document-store.ts).
-  const hung = documents.some(
-    (documentId) => new RegExp(`of ${documentId}(-r\\d+)?:`).test(body) && once(`hang-${documentId}`),
-  );
-  if (hung) {
-    return new Promise<Response>(() => undefined);
-  }
-  return realFetch(input, init);
-};
+DynamoDBClient.prototype.send = faultySend as unknown as typeof DynamoDBClient.prototype.send;
 
 export const handler = async (event: SQSEvent, context: Context): Promise<unknown> => {
   const slowMs = readSwitch().slowMs?.[stage];
