@@ -20,6 +20,14 @@ export function faultTimeoutSeconds(exampleTimeoutSeconds: number): number {
   return Math.ceil(exampleTimeoutSeconds / 3);
 }
 
+/**
+ * Receives before SQS's redrive takes a message to the dead-letter queue: 10 instead of the example's 5. On a busy
+ * two-core machine every receive counts — a record handed back for lack of time, a batch whose invocation timed out —
+ * and at 5 SQS redrove records to the dead-letter queue without a reason (and some that had completed), and an outage
+ * of DynamoDB Local longer than the 5 attempts' backoff dead-lettered records the runtime could not claim.
+ */
+export const FAULT_MAX_RECEIVE_COUNT = 10;
+
 /** The environment variable naming the example handler a fault wrapper runs (test/faults/fault-stage.ts). */
 export const FAULT_STAGE_ENTRY_ENV = 'FAULT_STAGE_ENTRY';
 /** The environment variable naming the fault switch directory. */
@@ -37,6 +45,7 @@ export function faultPipeline(options: FaultPipelineOptions): Pipeline {
     name: 'docs-faults',
     stages: exampleDefinition.stages.map((stage) => ({
       ...stage,
+      queue: { ...('queue' in stage ? stage.queue : {}), maxReceiveCount: FAULT_MAX_RECEIVE_COUNT },
       consumer: {
         ...stage.consumer,
         entry: 'test/faults/fault-stage.ts',
