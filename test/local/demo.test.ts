@@ -1,21 +1,35 @@
-import { describe, expect, it } from 'vitest';
-import { DEMO_MAX_IN_FLIGHT, runDemo } from '../../lib/local/demo.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_MAX_IN_FLIGHT, type DemoResult, runDemo } from '../../lib/local/demo.ts';
 import { engineEndpoints } from '../helpers/engines.ts';
 
+/** The counts a live line shows, by the label before them (`offered 12 · … · completed 3` → { offered: 12, … }). */
+function countsOf(line: string): Record<string, number> {
+  return Object.fromEntries(
+    [...line.matchAll(/([a-z][a-z -]*?) (\d+)(?= ·|$)/g)].map(([, name, n]) => [name, Number(n)]),
+  );
+}
+
 describe('sluice demo (a shortened scenario)', () => {
-  it('balances the ledger with nothing lost, keeps depth and age within limits with backpressure, and breaches the SLO without', async () => {
+  let result: DemoResult;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
     // GIVEN a 40 jobs/s stage with a 15 s age SLO and a depth limit of 200 (a 5 s wait at full speed, so a slow
     // machine still meets the SLO), overloaded at 2.5× for 12 s (about 20 s of backlog without backpressure)
     const { sqsEndpoint, dynamoEndpoint, region } = engineEndpoints();
     const engines = { sqsEndpoint, dynamoEndpoint, region, kind: 'embedded' as const, stop: async () => {} };
     // WHEN
-    const result = await runDemo({
+    result = await runDemo({
       engines,
       overloadSeconds: 12,
       ageSloSeconds: 15,
       depthLimit: 200,
       maxDrainSeconds: 120,
+      onProgress: (line) => lines.push(line),
     });
+  }, 240_000);
+
+  it('balances the ledger with nothing lost, keeps depth and age within limits with backpressure, and breaches the SLO without', () => {
     // THEN
     const ledger = JSON.stringify(result);
     for (const run of [result.withBackpressure, result.withoutBackpressure]) {
@@ -35,5 +49,29 @@ describe('sluice demo (a shortened scenario)', () => {
     expect(result.withoutBackpressure.sloBreached, ledger).toBe(true);
     // result.ok is the demo's own verdict for a person watching (depth within 5 % of the limit), which depends on the
     // machine's load; its guaranteed parts are asserted above.
-  }, 240_000);
+  });
+
+  it('shows on its live line the jobs completed so far, rising while the load is still offered', () => {
+    for (const [label, run] of [
+      ['with backpressure', result.withBackpressure],
+      ['without backpressure', result.withoutBackpressure],
+    ] as const) {
+      // GIVEN the live lines of one run
+      const counts = lines.filter((line) => line.startsWith(`${label}:`)).map(countsOf);
+      const completed = counts.map((count) => count.completed as number);
+      expect(
+        completed.every((value) => Number.isInteger(value)),
+        lines.join('\n'),
+      ).toBe(true);
+      // THEN the count only goes up, never past the ledger's completed jobs (read from the job table at the end) …
+      expect(completed).toEqual([...completed].sort((a, b) => a - b));
+      expect(Math.max(...completed)).toBeLessThanOrEqual(run.completed);
+      // … and jobs show as completed while requests are still being offered, not only once the load is over
+      const offeredAtTheEnd = Math.max(...counts.map((count) => count.offered as number));
+      expect(
+        counts.some((count) => (count.completed as number) > 0 && (count.offered as number) < offeredAtTheEnd),
+        lines.join('\n'),
+      ).toBe(true);
+    }
+  });
 });

@@ -14,7 +14,7 @@ describe('sluice load', () => {
         stages: [
           {
             name: 'work',
-            consumer: { entry: 'functions/examples/simulated-work.ts', batchSize: 10, maxBatchingWindowSeconds: 0 },
+            consumer: { entry: 'functions/demo/simulated-work.ts', batchSize: 10, maxBatchingWindowSeconds: 0 },
           },
         ],
         jobs: { enabled: true },
