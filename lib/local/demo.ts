@@ -205,9 +205,14 @@ async function runOnce(
           `${label}: ${progressLine(progress, { completed: local.pollers.get('work')?.stats.deleted ?? 0 })} · depth ${depth}/${depthLimit}`,
         ),
     });
-    // Let what is still queued finish, then read the ledger from the job table.
+    // Let what is still queued finish, saying so on the live line, then read the ledger from the job table.
     const deadline = Date.now() + 120_000;
-    while ((await readDepth()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    for (let queued = await readDepth(); queued > 0 && Date.now() < deadline; queued = await readDepth()) {
+      options.onProgress?.(
+        `${label}: ${((Date.now() - started) / 1000).toFixed(1)} s · load over, draining · completed ${local.pollers.get('work')?.stats.deleted ?? 0} · depth ${queued}/${depthLimit}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   } finally {
     sampling = false;
     await sampler;

@@ -235,6 +235,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       }
     }
   })();
+  const startedAt = Date.now();
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+  const completedSoFar = () => `completed (${INDEXED}) ${indexedDocuments}`;
+  const depthsSoFar = () =>
+    pipeline.stages.map((stage) => `${stage.name} ${depths.get(stage.name) ?? 0}/${stage.flow.depthLimit}`).join(' ');
   const outageTimer = outage
     ? setTimeout(() => service.failFor(pressure.seconds * 1000), warmUp.seconds * 1000)
     : undefined;
@@ -257,12 +262,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       stopWhen: async () => recoveredAt !== undefined,
       onProgress: (progress) =>
         options.onProgress?.(
-          `${options.scenario}: ${progressLine(progress, { completed: indexedDocuments, what: 'documents fully indexed' })} · ${pipeline.stages
-            .map((stage) => `${stage.name} ${depths.get(stage.name) ?? 0}/${stage.flow.depthLimit}`)
-            .join(' ')}${service.down ? ' · embeddings DOWN' : ''}`,
+          `${options.scenario}: ${progressLine(progress, { completed: indexedDocuments, what: INDEXED })} · ${depthsSoFar()}${service.down ? ' · embeddings DOWN' : ''}`,
         ),
     });
-    // Let everything still queued finish (deferred records come back after their delay).
+    // Let everything still queued finish (deferred records come back after their delay), saying so on the live line.
     const deadline = Date.now() + (options.maxDrainSeconds ?? 600) * 1000;
     while (Date.now() < deadline) {
       const total = (await Promise.all(stageQueues.map(({ queueUrl }) => depthOf(local.sqs, queueUrl)))).reduce(
@@ -270,6 +273,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         0,
       );
       if (total === 0) break;
+      options.onProgress?.(
+        `${options.scenario}: ${elapsed()} · load over, draining · ${completedSoFar()} · ${depthsSoFar()}`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
@@ -277,6 +283,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     clearTimeout(outageTimer);
     await Promise.all([sampler, indexCounter]);
   }
+  // The last line counts the index once more, now that nothing moves: it ends at what the ledger finds.
+  indexedDocuments = await countIndexedDocuments(local.dynamo, (resources as ExampleResources).indexTableName);
+  options.onProgress?.(`${options.scenario}: ${elapsed()} · done · ${completedSoFar()}`);
   const queuedMessages = (await Promise.all(stageQueues.map(({ queueUrl }) => depthOf(local.sqs, queueUrl)))).reduce(
     (sum, depth) => sum + depth,
     0,
@@ -362,6 +371,9 @@ async function scanAll(dynamo: DynamoDBClient, tableName: string): Promise<Recor
   } while (startKey);
   return items;
 }
+
+/** What the scenarios' live line counts as completed. */
+const INDEXED = 'documents fully indexed';
 
 /** Documents whose every chunk is in the index (the ledger's `completed`, before the dead-letter queues are read). */
 async function countIndexedDocuments(dynamo: DynamoDBClient, tableName: string): Promise<number> {
