@@ -375,7 +375,11 @@ async function scanAll(dynamo: DynamoDBClient, tableName: string): Promise<Recor
 /** What the scenarios' live line counts as completed. */
 const INDEXED = 'documents fully indexed';
 
-/** Documents whose every chunk is in the index (the ledger's `completed`, before the dead-letter queues are read). */
+/**
+ * Documents whose every chunk is in the index (the ledger's `completed`, before the dead-letter queues are read). Only
+ * the key is projected, and the scan follows LastEvaluatedKey: one Scan returns at most 1 MB
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.Pagination).
+ */
 async function countIndexedDocuments(dynamo: DynamoDBClient, tableName: string): Promise<number> {
   const chunks = new Map<string, number>();
   let startKey: Record<string, AttributeValue> | undefined;
