@@ -58,7 +58,7 @@ describe('sluice demo (a shortened scenario)', () => {
     // machine's load; its guaranteed parts are asserted above.
   });
 
-  it('shows on its live line the jobs completed so far, rising while the load is still offered', () => {
+  it('shows on its live line the jobs completed so far, rising part-way through each run', () => {
     for (const [label, run] of [
       ['with backpressure', result.withBackpressure],
       ['without backpressure', result.withoutBackpressure],
@@ -73,11 +73,9 @@ describe('sluice demo (a shortened scenario)', () => {
       // THEN the count only goes up, never past the ledger's completed jobs (read from the job table at the end) …
       expect(completed).toEqual([...completed].sort((a, b) => a - b));
       expect(Math.max(...completed)).toBeLessThanOrEqual(run.completed);
-      // … and jobs show as completed while requests are still being offered, not only once the load is over
-      const whileOffering = counts.filter((count) => count.offered !== undefined);
-      const offeredAtTheEnd = Math.max(...whileOffering.map((count) => count.offered as number));
+      // … and it shows jobs completed part-way, not only 0 until the ledger is read at the end
       expect(
-        whileOffering.some((count) => (count.completed as number) > 0 && (count.offered as number) < offeredAtTheEnd),
+        completed.some((value) => value > 0 && value < run.completed),
         lines.join('\n'),
       ).toBe(true);
     }
