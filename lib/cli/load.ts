@@ -63,7 +63,8 @@ export const loadCommand = defineCommand({
     },
     'no-follow': {
       type: 'boolean',
-      description: "do not follow accepted jobs through GET /jobs/{id} (the line then shows no completions: 'not followed')",
+      description:
+        "do not follow accepted jobs through GET /jobs/{id} (the line then shows no completions: 'not followed')",
     },
     json: { type: 'boolean', description: 'print the final counts as JSON on stdout' },
   },
