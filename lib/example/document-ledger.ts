@@ -27,7 +27,7 @@ export interface IndexedDocument {
 }
 
 /** The index's items (a full scan) grouped by the root job id that last wrote them. */
-export function indexedDocuments(items: readonly Record<string, AttributeValue>[]): Map<string, IndexedDocument> {
+export function documentsInIndex(items: readonly Record<string, AttributeValue>[]): Map<string, IndexedDocument> {
   const documents = new Map<string, { documentId: string; chunks: number; twice: number; extra: number }>();
   for (const item of items) {
     const root = (item.jobId?.S ?? '').split('.')[0] as string;

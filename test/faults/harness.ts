@@ -12,7 +12,7 @@ import type { EmbeddingServiceOptions } from '../../functions/examples/embedding
 import { DocumentJob } from '../../functions/examples/schemas.ts';
 import { DEAD_LETTER_ATTRIBUTES } from '../../lib/definition/index.ts';
 import { DEPTH_ATTRIBUTES } from '../../lib/definition/limits.ts';
-import { indexedDocuments } from '../../lib/example/document-ledger.ts';
+import { documentsInIndex } from '../../lib/example/document-ledger.ts';
 import { type ExampleResources, startExampleResources } from '../../lib/example/local-setup.ts';
 import { freePort } from '../../lib/local/engines.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
@@ -236,7 +236,7 @@ export async function settle(
         continue;
       }
       const deadLetterDepths = await Promise.all(lanes.map((lane) => depth(sqs, lane.deadLetterQueueUrl)));
-      const index = indexedDocuments(await scanIndex(run));
+      const index = documentsInIndex(await scanIndex(run));
       const done = [...accepted.keys()].filter((jobId) => index.get(jobId)?.complete).length;
       const deadLettered = deadLetterDepths.reduce((sum, messages) => sum + messages, 0);
       stableChecks = done + deadLettered >= accepted.size ? stableChecks + 1 : 0;
@@ -244,7 +244,7 @@ export async function settle(
       stableChecks = 0; // an engine is down; look again
     }
   }
-  const index = indexedDocuments(await scanIndex(run));
+  const index = documentsInIndex(await scanIndex(run));
   const deadLetters = new Map<string, string | undefined>();
   for (const lane of lanes) {
     for (const [jobId, reason] of await drain(sqs, lane.deadLetterQueueUrl)) deadLetters.set(jobId, reason);
@@ -305,7 +305,7 @@ function functionStats(run: FaultRun): string {
 function describeLost(
   run: FaultRun,
   accepted: ReadonlyMap<string, string>,
-  index: ReturnType<typeof indexedDocuments>,
+  index: ReturnType<typeof documentsInIndex>,
   deadLetters: ReadonlyMap<string, unknown>,
 ): void {
   for (const [jobId, documentId] of accepted) {
