@@ -1,20 +1,19 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { type DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
+import { type DEAD_LETTER_ATTRIBUTES, type JobEnvelope, readJob } from '../../lib/definition/envelope.ts';
 import { SQS_LIMITS } from '../../lib/definition/limits.ts';
 import { backoffSeconds } from './backoff.ts';
 import type { ConsumerConfig } from './consumer.ts';
 import {
   defaultClassify,
+  type FailureReason,
   InvocationTimeRunningOutError,
   JobInProgressError,
   JobStateStoreError,
-  MalformedMessageError,
   MessageGroupBlockedError,
   PressureError,
-  SchemaValidationError,
+  RecordFault,
   TransientError,
-  UnsupportedSchemaVersionError,
 } from './errors.ts';
 import * as idempotency from './idempotency.ts';
 import { type BatchEnvironment, JobContext } from './job-context.ts';
@@ -26,12 +25,12 @@ import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission }
 import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
 import type { TenantLease } from './tenant-bulkhead.ts';
 
-/** What became of one record. */
+/** What became of one record (the handler's time is the record's `ms`). */
 type Outcome =
-  | { readonly kind: 'succeeded'; readonly ms: number }
+  | { readonly kind: 'succeeded' }
   | { readonly kind: 'skipped' }
   /** Held back by pressure: sent again with a delay by settle, without spending the record's retry budget. */
-  | { readonly kind: 'deferred'; readonly error: PressureError; readonly ms?: number }
+  | { readonly kind: 'deferred'; readonly error: PressureError }
   | {
       // Not run (the invocation's time ran short, another delivery holds it, an earlier record of its FIFO group is
       // pending) or run with only its status write left: handed back to the queue, never counted as a failure, never
@@ -42,11 +41,15 @@ type Outcome =
     }
   | {
       readonly kind: 'failed';
-      readonly error: Error;
+      /** An Error, or a {@link RecordFault} for a record the runtime refused before its handler. */
+      readonly error: FailureReason;
       readonly permanent: boolean;
       readonly retryAfterSeconds?: number;
-      readonly ms?: number;
     };
+
+/** The outcomes that carry nothing of their own: shared, so a record that succeeds allocates no outcome. */
+const SUCCEEDED: Outcome = { kind: 'succeeded' };
+const SKIPPED: Outcome = { kind: 'skipped' };
 
 type Failed = Extract<Outcome, { kind: 'failed' }>;
 type Released = Extract<Outcome, { kind: 'released' }>;
@@ -61,23 +64,11 @@ interface RecordState {
   lease?: TenantLease;
   job?: JobEnvelope;
   outcome?: Outcome;
+  /** Milliseconds the handler took; -1 while it has not run. */
+  ms: number;
   /** Set once the record was sent to the dead-letter queue (true) or the send failed (false, with the reason). */
   parked?: boolean;
   parkFailure?: string;
-}
-
-/**
- * Builds an error about a record's data without a stack trace: the record is at fault, not the code, so the stack
- * says nothing, and capturing it costs more than the rest of a failed record's handling.
- */
-function withoutStack<E extends Error>(build: () => E): E {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return build();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
 }
 
 /** Runs one batch and returns the records to retry. Never throws for a record's failure. */
@@ -94,16 +85,21 @@ export async function runBatch(
     scope: config.batchers ? new BatchScope(config.batchers) : undefined,
   };
   // Every field is set here, so the states of a batch share one shape and settle's reads of them stay monomorphic.
-  const states: RecordState[] = records.map((record) => ({
-    record,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-    batch,
-    lease: undefined,
-    job: undefined,
-    outcome: undefined,
-    parked: undefined,
-    parkFailure: undefined,
-  }));
+  const states: RecordState[] = new Array(records.length);
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index] as SQSRecord;
+    states[index] = {
+      record,
+      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+      batch,
+      lease: undefined,
+      job: undefined,
+      outcome: undefined,
+      ms: -1,
+      parked: undefined,
+      parkFailure: undefined,
+    };
+  }
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
   await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
   const response = await settle(config, states, fifo);
@@ -209,10 +205,12 @@ async function deferHeld(config: ConsumerConfig, held: RecordState[]): Promise<v
 
 /** Sends failed records to the dead-letter queue with their reasons and notes in each whether it got there. */
 async function park(config: ConsumerConfig, states: readonly RecordState[]): Promise<void> {
+  // The stage attribute is the same for every record: one object serves the whole call.
+  const stage: MessageAttributeValue = { DataType: 'String', StringValue: config.stage };
   const failures = await sendMessages(
     config.clients,
     config.deadLetterQueueUrl as string,
-    states.map((state) => deadLetterMessage(config, state)),
+    states.map((state) => deadLetterMessage(state, stage)),
   );
   states.forEach((state, index) => {
     const failure = failures.get(index);
@@ -234,21 +232,16 @@ function runRecord(config: ConsumerConfig, state: RecordState, context: Context)
       retryAfterSeconds: 0,
     };
   }
-  const decoded = decodeJob(state.record.body);
-  if (!decoded.ok) {
-    return { kind: 'failed', error: withoutStack(() => new MalformedMessageError(decoded.reason)), permanent: true };
+  const job = readJob(state.record.body);
+  if (typeof job === 'string') {
+    return { kind: 'failed', error: RecordFault.malformed(job), permanent: true };
   }
-  const job = decoded.job;
   state.job = job;
   let data = job.data;
   if (job.schemaVersion !== config.schemaVersion) {
     const supported = config.migrate ? `versions 1 to ${config.schemaVersion}` : `version ${config.schemaVersion}`;
     if (job.schemaVersion > config.schemaVersion || !config.migrate) {
-      return {
-        kind: 'failed',
-        error: withoutStack(() => new UnsupportedSchemaVersionError(job.schemaVersion, supported)),
-        permanent: true,
-      };
+      return { kind: 'failed', error: RecordFault.unsupportedVersion(job.schemaVersion, supported), permanent: true };
     }
     try {
       data = config.migrate(data, job.schemaVersion);
@@ -280,7 +273,7 @@ function runParsed(
   remaining: number,
 ): Outcome | Promise<Outcome> {
   if (parsed instanceof DataIssues) {
-    return { kind: 'failed', error: withoutStack(() => new SchemaValidationError(parsed.issues)), permanent: true };
+    return { kind: 'failed', error: RecordFault.schemaMismatch(parsed.issues), permanent: true };
   }
   // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
   return config.pressure.gated
@@ -318,32 +311,40 @@ function runAdmitted(
     batch: state.batch,
   });
   return config.idempotency || config.jobs
-    ? runTracked(config, job, parsed, ctx, remaining)
-    : runHandler(config, parsed, ctx);
+    ? runTracked(config, state, job, parsed, ctx, remaining)
+    : runHandler(config, state, parsed, ctx);
 }
 
 /** The handler, then its forwarded jobs; synchronous when the handler is and forwards nothing. */
-function runHandler(config: ConsumerConfig, data: unknown, ctx: JobContext): Outcome | Promise<Outcome> {
+function runHandler(
+  config: ConsumerConfig,
+  state: RecordState,
+  data: unknown,
+  ctx: JobContext,
+): Outcome | Promise<Outcome> {
   const started = performance.now();
   if (config.batchers) ctx.startRun();
   let pending: Promise<void> | void;
   try {
     pending = config.handler(data, ctx);
   } catch (error) {
+    state.ms = elapsedMs(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
-    return { ...failure(config, error), ms: elapsedMs(started) };
+    return failure(config, error);
   }
   if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
+    state.ms = elapsedMs(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
-    return { kind: 'succeeded', ms: elapsedMs(started) };
+    return SUCCEEDED;
   }
-  return finishHandler(config, pending, ctx, started);
+  return finishHandler(config, state, pending, ctx, started);
 }
 
 async function finishHandler(
   config: ConsumerConfig,
+  state: RecordState,
   pending: Promise<void> | void,
   ctx: JobContext,
   started: number,
@@ -355,17 +356,20 @@ async function finishHandler(
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
+    state.ms = elapsedMs(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
-    return { ...failure(config, error), ms: elapsedMs(started) };
+    return failure(config, error);
   }
+  state.ms = elapsedMs(started);
   if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
-  return { kind: 'succeeded', ms: elapsedMs(started) };
+  return SUCCEEDED;
 }
 
 /** A record with idempotency and/or job status: claim the key, record `processing`, run, complete. */
 async function runTracked(
   config: ConsumerConfig,
+  state: RecordState,
   job: JobEnvelope,
   data: unknown,
   ctx: JobContext,
@@ -385,7 +389,7 @@ async function runTracked(
     if (claim.status === 'completed') {
       ctx.logger.info('Skipped a duplicate of a completed job', { idempotencyKey: key });
       // The run that completed the key may have failed to write `completed`: write it (a no-op when it is there).
-      return config.jobs ? recordCompleted(config, job, { kind: 'skipped' }) : { kind: 'skipped' };
+      return config.jobs ? recordCompleted(config, job, SKIPPED) : SKIPPED;
     }
     if (claim.status === 'in-progress') {
       const error = new JobInProgressError(key, claim.leaseEndsInSeconds);
@@ -406,7 +410,7 @@ async function runTracked(
       return { kind: 'failed', error: new JobStateStoreError("record the job's processing", error), permanent: false };
     }
   }
-  const outcome = await runHandler(config, data, ctx);
+  const outcome = await runHandler(config, state, data, ctx);
   if (store && key !== undefined && owner !== undefined) {
     if (outcome.kind !== 'succeeded') {
       await releaseKey(config, store, key, owner);
@@ -538,7 +542,7 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
       const outcome = state.outcome as Outcome;
       if (outcome.kind === 'succeeded') {
         succeeded++;
-        processingTimesMs.push(outcome.ms);
+        processingTimesMs.push(state.ms);
       } else if (outcome.kind === 'skipped') {
         skipped++;
       } else if (outcome.kind === 'deferred') {
@@ -548,7 +552,7 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
       } else if (outcome.kind === 'released') {
         (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
       } else {
-        if (outcome.ms !== undefined) processingTimesMs.push(outcome.ms);
+        if (state.ms >= 0) processingTimesMs.push(state.ms);
         // A transient failure on the last allowed receive is dead-lettered here, so its reason travels with it; left
         // to the redrive policy, it would arrive in the dead-letter queue without one.
         if (state.parked !== undefined || deadLettersNow(config, state, outcome)) {
@@ -701,7 +705,7 @@ function transition(
   config: ConsumerConfig,
   state: RecordState,
   to: 'failed' | 'dead-lettered',
-  error: Error,
+  error: FailureReason,
 ): Promise<unknown> {
   if (!config.jobs || !state.job) {
     return Promise.resolve();
@@ -723,9 +727,8 @@ type DeadLetterAttributes = Record<
   MessageAttributeValue
 >;
 
-function deadLetterMessage(config: ConsumerConfig, state: RecordState): OutgoingMessage {
+function deadLetterMessage(state: RecordState, stage: MessageAttributeValue): OutgoingMessage {
   const outcome = state.outcome as Failed;
-  const firstSeen = state.record.attributes.ApproximateFirstReceiveTimestamp;
   const attributes: DeadLetterAttributes = {
     'sluice-error-class': { DataType: 'String', StringValue: outcome.error.name },
     // SQS attribute values are limited in total with the body; a reason needs no more than this.
@@ -733,11 +736,11 @@ function deadLetterMessage(config: ConsumerConfig, state: RecordState): Outgoing
       DataType: 'String',
       StringValue: outcome.error.message.slice(0, 4_096) || '(no message)',
     },
-    'sluice-stage': { DataType: 'String', StringValue: config.stage },
+    'sluice-stage': stage,
     'sluice-receive-count': { DataType: 'Number', StringValue: String(state.receiveCount) },
     'sluice-first-seen-at': {
       DataType: 'String',
-      StringValue: new Date(Number(firstSeen) || Date.now()).toISOString(),
+      StringValue: isoAt(Number(state.record.attributes.ApproximateFirstReceiveTimestamp) || Date.now()),
     },
   };
   const groupId = state.record.attributes.MessageGroupId;
@@ -746,7 +749,22 @@ function deadLetterMessage(config: ConsumerConfig, state: RecordState): Outgoing
     : { body: state.record.body, attributes };
 }
 
-function logFields(state: RecordState, error: Error): Record<string, unknown> {
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
+/**
+ * Epoch milliseconds as ISO 8601, formatted once per distinct value: the records of one receive share their first
+ * receive timestamp, so a batch's dead letters mostly do.
+ */
+function isoAt(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
+function logFields(state: RecordState, error: FailureReason): Record<string, unknown> {
   return {
     messageId: state.record.messageId,
     jobId: state.job?.jobId,
