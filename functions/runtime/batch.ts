@@ -56,19 +56,32 @@ type Released = Extract<Outcome, { kind: 'released' }>;
 type Deferred = Extract<Outcome, { kind: 'deferred' }>;
 
 interface RecordState {
-  readonly record: SQSRecord;
-  readonly receiveCount: number;
+  record: SQSRecord;
+  receiveCount: number;
   /** What the records of the batch share (stage, logger, Lambda context, pressure, micro-batchers). */
   readonly batch: BatchEnvironment;
   /** The tenant slot the record holds while it runs (tenant bulkhead). */
   lease?: TenantLease;
   job?: JobEnvelope;
   outcome?: Outcome;
-  /** Milliseconds the handler took; -1 while it has not run. */
-  ms: number;
+  /**
+   * Microseconds the handler took; -1 while it has not run. Whole microseconds stay small integers (up to Lambda's 15
+   * minutes), which V8 stores in the field itself rather than in a number allocated per record.
+   */
+  micros: number;
   /** Set once the record was sent to the dead-letter queue (true) or the send failed (false, with the reason). */
   parked?: boolean;
   parkFailure?: string;
+}
+
+/**
+ * What the records of a batch that succeeded add up to, and the handler times of those that succeeded or failed. Kept
+ * apart from the record states: a succeeded record's state is then garbage as soon as the record is done, instead of
+ * surviving the batch (and being copied by every scavenge on the way).
+ */
+interface Tally {
+  succeeded: number;
+  readonly processingTimesMs: number[];
 }
 
 /** Runs one batch and returns the records to retry. Never throws for a record's failure. */
@@ -84,45 +97,94 @@ export async function runBatch(
     pressure: config.pressure,
     scope: config.batchers ? new BatchScope(config.batchers) : undefined,
   };
-  // Every field is set here, so the states of a batch share one shape and settle's reads of them stay monomorphic.
-  const states: RecordState[] = new Array(records.length);
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index] as SQSRecord;
-    states[index] = {
-      record,
-      receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-      batch,
-      lease: undefined,
-      job: undefined,
-      outcome: undefined,
-      ms: -1,
-      parked: undefined,
-      parkFailure: undefined,
-    };
-  }
+  const tally: Tally = { succeeded: 0, processingTimesMs: [] };
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
-  await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
-  const response = await settle(config, states, fifo);
+  // The states of the records settle has work for, by index. FIFO needs them all at once (to group them).
+  const states: (RecordState | undefined)[] = fifo
+    ? records.map((record) => recordState(record, batch))
+    : new Array(records.length);
+  await (fifo
+    ? runGroups(config, states as RecordState[], context, tally)
+    : runEach(config, records, states, batch, context, tally));
+  const response = await settle(config, records, states, fifo, tally);
   if (config.pressure.active) {
     await endBatch(config);
   }
   return response;
 }
 
-async function runEach(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
+/** A record's state. Every field is set, so all states share one shape and settle's reads of them stay monomorphic. */
+function recordState(record: SQSRecord, batch: BatchEnvironment): RecordState {
+  return {
+    record,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
+    batch,
+    lease: undefined,
+    job: undefined,
+    outcome: undefined,
+    micros: -1,
+    parked: undefined,
+    parkFailure: undefined,
+  };
+}
+
+/** `state`, emptied, for `record` (see `runEach`). */
+function reuseState(state: RecordState, record: SQSRecord): RecordState {
+  state.record = record;
+  state.receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+  state.job = undefined;
+  state.outcome = undefined;
+  state.micros = -1;
+  return state;
+}
+
+/**
+ * Records a record's outcome on its state; a succeeded one is counted in the tally. Returns whether settle has work
+ * for the record (every outcome but success).
+ */
+function conclude(state: RecordState, outcome: Outcome, tally: Tally): boolean {
+  state.outcome = outcome;
+  if (state.micros >= 0 && (outcome.kind === 'succeeded' || outcome.kind === 'failed')) {
+    tally.processingTimesMs.push(state.micros / 1000);
+  }
+  if (outcome.kind === 'succeeded') {
+    tally.succeeded++;
+    return false;
+  }
+  return true;
+}
+
+async function runEach(
+  config: ConsumerConfig,
+  records: readonly SQSRecord[],
+  states: (RecordState | undefined)[],
+  batch: BatchEnvironment,
+  context: Context,
+  tally: Tally,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < states.length) {
-      const state = states[next++] as RecordState;
+    // The state of the worker's last record when it succeeded synchronously: nothing else can hold it then (no
+    // promise captured it, settle does not need it), so the next record reuses it instead of allocating its own.
+    let spare: RecordState | undefined;
+    while (next < records.length) {
+      const index = next++;
+      const record = records[index] as SQSRecord;
+      const state = spare === undefined ? recordState(record, batch) : reuseState(spare, record);
+      spare = undefined;
       const running = runRecord(config, state, context);
-      const outcome = running instanceof Promise ? await running : running;
-      state.outcome = outcome;
-      // Nothing reads a succeeded record's envelope again: let it die young instead of surviving the batch.
-      if (outcome.kind === 'succeeded') state.job = undefined;
+      if (running instanceof Promise) {
+        const outcome = await running;
+        if (conclude(state, outcome, tally)) states[index] = state;
+      } else if (conclude(state, running, tally)) {
+        states[index] = state;
+      } else if (state.lease === undefined) {
+        spare = state;
+      }
       if (state.lease) await releaseAdmission(config.pressure, state.lease);
     }
   };
-  const workers = Math.min(config.recordConcurrency, states.length);
+  const workers = Math.min(config.recordConcurrency, records.length);
   if (workers === 1) {
     await worker();
     return;
@@ -135,7 +197,12 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
  * later records are not run, to keep its order. A failed record that is dead-lettered no longer holds the group: it is
  * parked at once, and once the dead-letter queue has it the group's later records run.
  */
-async function runGroups(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
+async function runGroups(
+  config: ConsumerConfig,
+  states: RecordState[],
+  context: Context,
+  tally: Tally,
+): Promise<void> {
   const groups = new Map<string, RecordState[]>();
   for (const state of states) {
     const id = state.record.attributes.MessageGroupId ?? '';
@@ -160,8 +227,8 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         const running = runRecord(config, state, context);
         const outcome = running instanceof Promise ? await running : running;
-        state.outcome = outcome;
-        if (outcome.kind === 'succeeded') state.job = undefined;
+        // A succeeded record's state stays in the group (settle skips it); its envelope can go.
+        if (!conclude(state, outcome, tally)) state.job = undefined;
         if (state.lease) await releaseAdmission(config.pressure, state.lease);
         // A deferred record blocks its group like a released one: FIFO takes no per-message delay, so it is handed
         // back in place and the group's later records must wait for it.
@@ -303,13 +370,7 @@ function runAdmitted(
   parsed: unknown,
   remaining: number,
 ): Outcome | Promise<Outcome> {
-  const ctx = new JobContext({
-    job,
-    receiveCount: state.receiveCount,
-    messageId: state.record.messageId,
-    messageGroupId: state.record.attributes.MessageGroupId,
-    batch: state.batch,
-  });
+  const ctx = new JobContext(job, state.record, state.receiveCount, state.batch);
   return config.idempotency || config.jobs
     ? runTracked(config, state, job, parsed, ctx, remaining)
     : runHandler(config, state, parsed, ctx);
@@ -328,13 +389,13 @@ function runHandler(
   try {
     pending = config.handler(data, ctx);
   } catch (error) {
-    state.ms = elapsedMs(started);
+    state.micros = elapsedMicros(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return failure(config, error);
   }
   if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
-    state.ms = elapsedMs(started);
+    state.micros = elapsedMicros(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
     return SUCCEEDED;
@@ -356,12 +417,12 @@ async function finishHandler(
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
-    state.ms = elapsedMs(started);
+    state.micros = elapsedMicros(started);
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return failure(config, error);
   }
-  state.ms = elapsedMs(started);
+  state.micros = elapsedMicros(started);
   if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
   return SUCCEEDED;
 }
@@ -525,24 +586,30 @@ function envelopeFields(job: JobEnvelope): { correlationId?: string; acceptedAt?
  * is not marked, so the delivery that runs it still completes it). Give FIFO queues maxReceiveCount headroom above the
  * retries the handler needs.
  */
-async function settle(config: ConsumerConfig, states: RecordState[], fifo: boolean): Promise<SQSBatchResponse> {
+async function settle(
+  config: ConsumerConfig,
+  records: readonly SQSRecord[],
+  states: readonly (RecordState | undefined)[],
+  fifo: boolean,
+  tally: Tally,
+): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchItemFailure[] = [];
   let deadLetters: RecordState[] = [];
   let retries: RecordState[] = [];
   let releases: RecordState[] = [];
   let requeues: RecordState[] = [];
-  let processingTimesMs: number[] = [];
-  let succeeded = 0;
   let skipped = 0;
   let toPark = 0;
   /** Sorts the records by outcome, in batch order (FIFO groups report in order); returns those held by pressure. */
   const sortOutcomes = (): RecordState[] | undefined => {
     let held: RecordState[] | undefined;
     for (const state of states) {
+      // No state: a record that succeeded (counted in the tally).
+      if (state === undefined) continue;
       const outcome = state.outcome as Outcome;
       if (outcome.kind === 'succeeded') {
-        succeeded++;
-        processingTimesMs.push(state.ms);
+        // Counted in the tally (a FIFO batch keeps every state).
+        continue;
       } else if (outcome.kind === 'skipped') {
         skipped++;
       } else if (outcome.kind === 'deferred') {
@@ -552,7 +619,6 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
       } else if (outcome.kind === 'released') {
         (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
       } else {
-        if (state.ms >= 0) processingTimesMs.push(state.ms);
         // A transient failure on the last allowed receive is dead-lettered here, so its reason travels with it; left
         // to the redrive policy, it would arrive in the dead-letter queue without one.
         if (state.parked !== undefined || deadLettersNow(config, state, outcome)) {
@@ -571,14 +637,14 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
   if (held !== undefined) {
     await deferHeld(config, held);
     if (held.some((state) => (state.outcome as Outcome).kind !== 'deferred')) {
-      [deadLetters, retries, releases, requeues, processingTimesMs] = [[], [], [], [], []];
-      [succeeded, skipped, toPark] = [0, 0, 0];
+      [deadLetters, retries, releases, requeues] = [[], [], [], []];
+      [skipped, toPark] = [0, 0];
       sortOutcomes();
     }
   }
 
   if (toPark > 0 || requeues.length > 0) {
-    const queueUrl = config.queueUrl ?? queueUrlFromArn((states[0] as RecordState).record.eventSourceARN);
+    const queueUrl = config.queueUrl ?? queueUrlFromArn((records[0] as SQSRecord).eventSourceARN);
     await Promise.all([
       toPark > 0
         ? park(
@@ -590,7 +656,7 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
     ]);
   }
   if (retries.length > 0 || releases.length > 0) {
-    const queueUrl = config.queueUrl ?? queueUrlFromArn((states[0] as RecordState).record.eventSourceARN);
+    const queueUrl = config.queueUrl ?? queueUrlFromArn((records[0] as SQSRecord).eventSourceARN);
     const delays: VisibilityChange[] = [];
     for (const list of [retries, releases]) {
       for (const state of list) {
@@ -637,12 +703,12 @@ async function settle(config: ConsumerConfig, states: RecordState[], fifo: boole
   const sink = config.logSink ?? ((line: string) => process.stdout.write(`${line}\n`));
   for (const document of batchMetricDocuments(
     {
-      records: states.length,
-      succeeded,
+      records: records.length,
+      succeeded: tally.succeeded,
       retried: retries.length + releases.length + requeues.length,
       deadLettered,
       skipped,
-      processingTimesMs,
+      processingTimesMs: tally.processingTimesMs,
     },
     { pipeline: config.pipeline, stage: config.stage },
   )) {
@@ -782,7 +848,7 @@ export function queueUrlFromArn(arn: string): string {
   return `https://sqs.${region}.${domain}/${account}/${name}`;
 }
 
-/** Milliseconds since `started`, to the microsecond: short numbers keep the EMF documents small and cheap to write. */
-function elapsedMs(started: number): number {
-  return Math.round((performance.now() - started) * 1000) / 1000;
+/** Whole microseconds since `started`: to the microsecond, the EMF documents stay short and cheap to write. */
+function elapsedMicros(started: number): number {
+  return Math.round((performance.now() - started) * 1000);
 }

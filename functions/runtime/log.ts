@@ -169,12 +169,39 @@ export function batchMetricDocuments(
     const counts = first
       ? `,"Records":${metrics.records},"Succeeded":${metrics.succeeded},"Retried":${metrics.retried},"DeadLettered":${metrics.deadLettered},"Skipped":${metrics.skipped}`
       : '';
-    const processing = values.length > 0 ? `,"ProcessingTime":[${values.join(',')}]` : '';
+    const processing = values.length > 0 ? `,"ProcessingTime":[${joinMs(values)}]` : '';
     documents.push(
       `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${definitions}},${dimensionFields}${counts}${processing}}`,
     );
   }
   return documents;
+}
+
+/** `.001` to `.999` (trailing zeros dropped) by thousandths, and '' for none: the fractions of a millisecond value. */
+const THOUSANDTHS = Array.from({ length: 1000 }, (_, thousandths) =>
+  thousandths === 0 ? '' : `.${String(thousandths).padStart(3, '0').replace(/0+$/, '')}`,
+);
+
+/**
+ * Milliseconds as JSON numbers, joined by commas: the text `values.join(',')` gives. A value to the microsecond (as
+ * the runtime rounds them) is written from its whole milliseconds and a table of fractions, which costs a third of
+ * formatting a fractional double; any other value is formatted as usual.
+ */
+export function joinMs(values: readonly number[]): string {
+  let text = '';
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index] as number;
+    const micros = Math.round(value * 1000);
+    let formatted: string;
+    if (micros / 1000 === value && micros >= 0 && micros < 1e15) {
+      const whole = Math.floor(micros / 1000);
+      formatted = `${whole}${THOUSANDTHS[micros - whole * 1000]}`;
+    } else {
+      formatted = String(value);
+    }
+    text = index === 0 ? formatted : `${text},${formatted}`;
+  }
+  return text;
 }
 
 const COUNT_DEFINITIONS = ['Records', 'Succeeded', 'Retried', 'DeadLettered', 'Skipped'].map((Name) => ({
