@@ -197,12 +197,7 @@ async function runEach(
  * later records are not run, to keep its order. A failed record that is dead-lettered no longer holds the group: it is
  * parked at once, and once the dead-letter queue has it the group's later records run.
  */
-async function runGroups(
-  config: ConsumerConfig,
-  states: RecordState[],
-  context: Context,
-  tally: Tally,
-): Promise<void> {
+async function runGroups(config: ConsumerConfig, states: RecordState[], context: Context, tally: Tally): Promise<void> {
   const groups = new Map<string, RecordState[]>();
   for (const state of states) {
     const id = state.record.attributes.MessageGroupId ?? '';
@@ -608,8 +603,6 @@ async function settle(
       if (state === undefined) continue;
       const outcome = state.outcome as Outcome;
       if (outcome.kind === 'succeeded') {
-        // Counted in the tally (a FIFO batch keeps every state).
-        continue;
       } else if (outcome.kind === 'skipped') {
         skipped++;
       } else if (outcome.kind === 'deferred') {
