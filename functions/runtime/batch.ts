@@ -65,8 +65,10 @@ interface RecordState {
   job?: JobEnvelope;
   outcome?: Outcome;
   /**
-   * Microseconds the handler took; -1 while it has not run. Whole microseconds stay small integers (up to Lambda's 15
-   * minutes), which V8 stores in the field itself rather than in a number allocated per record.
+   * The record's processing time in microseconds, from its start to its outcome (see {@link RecordClock}), for a
+   * record whose handler ran; -1 while it has not run, {@link HANDLER_RAN} from the moment it ran until the clock is
+   * read. Whole microseconds stay small integers (up to Lambda's 15 minutes), which V8 stores in the field itself
+   * rather than in a number allocated per record.
    */
   micros: number;
   /** Set once the record was sent to the dead-letter queue (true) or the send failed (false, with the reason). */
@@ -128,6 +130,35 @@ function recordState(record: SQSRecord, batch: BatchEnvironment): RecordState {
   };
 }
 
+/** Marks a record whose handler ran, until its worker reads the clock. */
+const HANDLER_RAN = -2;
+
+/**
+ * Processing times with one clock read per record. A worker runs its records one after the other, so each record
+ * starts where the worker's previous one ended (or where the worker started) and the read that ends a record starts
+ * the next. A record's time runs from its start to its outcome: reading its body, checking its data, the runtime's own
+ * writes (idempotency key, job status) and its handler, which is the time a record costs the stage. Reported for the
+ * records whose handler ran.
+ */
+class RecordClock {
+  private last = performance.now();
+
+  /** Ends `state`'s record: sets its processing time when its handler ran. */
+  stop(state: RecordState): void {
+    const now = performance.now();
+    if (state.micros === HANDLER_RAN) {
+      // Whole microseconds: the EMF documents stay short and cheap to write.
+      state.micros = Math.round((now - this.last) * 1000);
+    }
+    this.last = now;
+  }
+
+  /** Starts the next record now, after work between records (a tenant lease released, a dead letter sent). */
+  restart(): void {
+    this.last = performance.now();
+  }
+}
+
 /** `state`, emptied, for `record` (see `runEach`). */
 function reuseState(state: RecordState, record: SQSRecord): RecordState {
   state.record = record;
@@ -167,6 +198,7 @@ async function runEach(
     // The state of the worker's last record when it succeeded synchronously: nothing else can hold it then (no
     // promise captured it, settle does not need it), so the next record reuses it instead of allocating its own.
     let spare: RecordState | undefined;
+    const clock = new RecordClock();
     while (next < records.length) {
       const index = next++;
       const record = records[index] as SQSRecord;
@@ -175,13 +207,20 @@ async function runEach(
       const running = runRecord(config, state, context);
       if (running instanceof Promise) {
         const outcome = await running;
+        clock.stop(state);
         if (conclude(state, outcome, tally)) states[index] = state;
-      } else if (conclude(state, running, tally)) {
-        states[index] = state;
-      } else if (state.lease === undefined) {
-        spare = state;
+      } else {
+        clock.stop(state);
+        if (conclude(state, running, tally)) {
+          states[index] = state;
+        } else if (state.lease === undefined) {
+          spare = state;
+        }
       }
-      if (state.lease) await releaseAdmission(config.pressure, state.lease);
+      if (state.lease) {
+        await releaseAdmission(config.pressure, state.lease);
+        clock.restart();
+      }
     }
   };
   const workers = Math.min(config.recordConcurrency, records.length);
@@ -211,6 +250,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
   const queue = [...groups.entries()];
   let next = 0;
   const worker = async () => {
+    const clock = new RecordClock();
     while (next < queue.length) {
       const [groupId, members] = queue[next++] as [string, RecordState[]];
       let blocked: Released | undefined;
@@ -222,9 +262,13 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         const running = runRecord(config, state, context);
         const outcome = running instanceof Promise ? await running : running;
+        clock.stop(state);
         // A succeeded record's state stays in the group (settle skips it); its envelope can go.
         if (!conclude(state, outcome, tally)) state.job = undefined;
-        if (state.lease) await releaseAdmission(config.pressure, state.lease);
+        if (state.lease) {
+          await releaseAdmission(config.pressure, state.lease);
+          clock.restart();
+        }
         // A deferred record blocks its group like a released one: FIFO takes no per-message delay, so it is handed
         // back in place and the group's later records must wait for it.
         if (outcome.kind === 'succeeded' || outcome.kind === 'skipped') {
@@ -232,6 +276,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         if (outcome.kind === 'failed' && index < members.length - 1 && deadLettersNow(config, state, outcome)) {
           await park(config, [state]);
+          clock.restart();
           if (state.parked) {
             continue;
           }
@@ -378,24 +423,23 @@ function runHandler(
   data: unknown,
   ctx: JobContext,
 ): Outcome | Promise<Outcome> {
-  const started = performance.now();
   if (config.batchers) ctx.startRun();
   let pending: Promise<void> | void;
   try {
     pending = config.handler(data, ctx);
   } catch (error) {
-    state.micros = elapsedMicros(started);
+    state.micros = HANDLER_RAN;
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return failure(config, error);
   }
   if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
-    state.micros = elapsedMicros(started);
+    state.micros = HANDLER_RAN;
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
     return SUCCEEDED;
   }
-  return finishHandler(config, state, pending, ctx, started);
+  return finishHandler(config, state, pending, ctx);
 }
 
 async function finishHandler(
@@ -403,7 +447,6 @@ async function finishHandler(
   state: RecordState,
   pending: Promise<void> | void,
   ctx: JobContext,
-  started: number,
 ): Promise<Outcome> {
   try {
     if (pending !== undefined) await pending;
@@ -412,12 +455,12 @@ async function finishHandler(
       await forward(config, ctx.forwarded, ctx.correlationId);
     }
   } catch (error) {
-    state.micros = elapsedMicros(started);
+    state.micros = HANDLER_RAN;
     if (config.batchers) ctx.endRun();
     if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
     return failure(config, error);
   }
-  state.micros = elapsedMicros(started);
+  state.micros = HANDLER_RAN;
   if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
   return SUCCEEDED;
 }
@@ -839,9 +882,4 @@ export function queueUrlFromArn(arn: string): string {
   const [, partition, , region, account, name] = arn.split(':');
   const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
   return `https://sqs.${region}.${domain}/${account}/${name}`;
-}
-
-/** Whole microseconds since `started`: to the microsecond, the EMF documents stay short and cheap to write. */
-function elapsedMicros(started: number): number {
-  return Math.round((performance.now() - started) * 1000);
 }
