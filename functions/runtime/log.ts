@@ -140,7 +140,7 @@ export interface BatchMetrics {
   readonly deadLettered: number;
   /** Duplicates skipped by idempotency. */
   readonly skipped: number;
-  /** Milliseconds each record's handler took. */
+  /** Milliseconds each record whose handler ran took, from its start to its outcome. */
   readonly processingTimesMs: readonly number[];
 }
 
