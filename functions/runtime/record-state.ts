@@ -1,10 +1,14 @@
+/**
+ * What the consumer runtime keeps about each record of a batch while it runs: its outcome and processing time, and
+ * the batch's tally of the records that succeeded.
+ */
 import type { SQSRecord } from 'aws-lambda';
 import type { JobEnvelope } from '../../lib/definition/envelope.ts';
 import { type FailureReason, type PressureError, RecordFault } from './errors.ts';
 import type { BatchEnvironment } from './job-context.ts';
 import type { TenantLease } from './tenant-bulkhead.ts';
 
-/** What became of one record (the handler's time is the record's `ms`). */
+/** What became of one record (its processing time is on its state). */
 export type Outcome =
   | { readonly kind: 'succeeded' }
   | { readonly kind: 'skipped' }
@@ -29,14 +33,19 @@ export type Outcome =
 /** The outcomes that carry nothing of their own: shared, so a record that succeeds allocates no outcome. */
 export const SUCCEEDED: Outcome = { kind: 'succeeded' };
 
+/** A duplicate of a completed job, skipped (idempotency). */
 export const SKIPPED: Outcome = { kind: 'skipped' };
 
+/** A record that failed: retried with backoff, or dead-lettered. */
 export type Failed = Extract<Outcome, { kind: 'failed' }>;
 
+/** A record handed back without counting as a failure. */
 export type Released = Extract<Outcome, { kind: 'released' }>;
 
+/** A record held back by pressure. */
 export type Deferred = Extract<Outcome, { kind: 'deferred' }>;
 
+/** A record of the batch while it runs, and after it when settle has work for it. */
 export interface RecordState {
   record: SQSRecord;
   receiveCount: number;
@@ -59,7 +68,7 @@ export interface RecordState {
 }
 
 /**
- * What the records of a batch that succeeded add up to, and the handler times of those that succeeded or failed. Kept
+ * What the records of a batch that succeeded add up to, and the processing times of those whose handler ran. Kept
  * apart from the record states: a succeeded record's state is then garbage as soon as the record is done, instead of
  * surviving the batch (and being copied by every scavenge on the way).
  */

@@ -1,3 +1,7 @@
+/**
+ * One record of a batch: its envelope and data checked, pressure admitted, idempotency claimed and job status written
+ * when configured, its handler run and its forwarded jobs sent. Synchronous while nothing needs waiting for.
+ */
 import type { Context } from 'aws-lambda';
 import { type JobEnvelope, readJob } from '../../lib/definition/envelope.ts';
 import type { ConsumerConfig } from './consumer.ts';
