@@ -15,6 +15,11 @@
  *   same stages, handlers and tables, with the stand-in embedding service and embed's limiter at N texts a minute
  *   instead of 3,000), jobs not followed; the run ends when every stage's queue is empty.
  *
+ * `--max-open N` (with jobs not followed): offers the jobs in 30 s rounds and starts a round only while at most N
+ * messages are queued or in flight in all stages, so a machine slower than `--rate` does not turn the run into a
+ * measure of a growing backlog (messages held by the embedded SQS engine, in the dev process). With it,
+ * `--max-seconds S` starts no round after S seconds.
+ *
  * `--isolates N` is passed to `sluice dev` (0: a worker thread per execution environment; default: one worker thread
  * shared by every function). RSS is printed at every 10,000 jobs.
  *
@@ -26,7 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { freePort } from '../lib/local/engines.ts';
 import { localApiKey } from '../lib/local/ingress-server.ts';
-import { progressLine, runLoad } from '../lib/local/load-generator.ts';
+import { type LoadStats, progressLine, runLoad } from '../lib/local/load-generator.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +40,8 @@ const { values } = parseArgs({
     isolates: { type: 'string' },
     light: { type: 'boolean', default: false },
     'embeddings-per-minute': { type: 'string' },
+    'max-open': { type: 'string' },
+    'max-seconds': { type: 'string' },
     uncapped: { type: 'boolean', default: false },
   },
 });
@@ -136,28 +143,69 @@ const sampler = setInterval(() => {
 }, 5_000);
 
 const apiKey = localApiKey('uploader');
-const stats = await runLoad({
-  url: `http://127.0.0.1:${port}`,
-  phases: [{ ratePerSecond: rate, durationMs: (jobs / rate) * 1000 }],
-  maxInFlight: 512,
-  drainTimeoutMs: 600_000,
-  follow: !unfollowed,
-  headers: () => ({ 'x-api-key': apiKey }),
-  body: (n) =>
-    light
-      ? { n }
-      : {
-          documentId: `memory-${n}`,
-          source: `https://example.com/documents/${n}.txt`,
-          contentType: 'text/plain',
-        },
-  onProgress: (progress) => {
-    completedSoFar = unfollowed ? progress.accepted : progress.completed;
-    process.stderr.write(
-      `${progressLine(progress)} · dev RSS ${residentMb(pid).now} MB${unfollowed ? ` · open messages ${openSoFar}` : ''}\n`,
-    );
-  },
-});
+const maxOpen = values['max-open'] === undefined ? undefined : Number(values['max-open']);
+/** Offers `count` jobs numbered from `first`. */
+function offer(first: number, count: number): Promise<LoadStats> {
+  return runLoad({
+    url: `http://127.0.0.1:${port}`,
+    phases: [{ ratePerSecond: rate, durationMs: (count / rate) * 1000 }],
+    maxInFlight: 512,
+    drainTimeoutMs: 600_000,
+    follow: !unfollowed,
+    headers: () => ({ 'x-api-key': apiKey }),
+    body: (n) =>
+      light
+        ? { n: first + n }
+        : {
+            documentId: `memory-${first + n}`,
+            source: `https://example.com/documents/${first + n}.txt`,
+            contentType: 'text/plain',
+          },
+    onProgress: (progress) => {
+      completedSoFar = unfollowed ? acceptedBefore + progress.accepted : progress.completed;
+      process.stderr.write(
+        `${progressLine(progress)} · dev RSS ${residentMb(pid).now} MB${unfollowed ? ` · jobs accepted ${completedSoFar} · open messages ${openSoFar}` : ''}\n`,
+      );
+    },
+  });
+}
+let acceptedBefore = 0;
+let stats: LoadStats;
+if (maxOpen === undefined || !unfollowed) {
+  stats = await offer(0, jobs);
+} else {
+  const round = rate * 30;
+  let offered = 0;
+  let total: LoadStats | undefined;
+  const until = startedAt + Number(values['max-seconds'] ?? Number.POSITIVE_INFINITY) * 1000;
+  while (offered < jobs && Date.now() < until) {
+    while ((await backlog()).open > maxOpen) await sleep(2_000);
+    const count = Math.min(round, jobs - offered);
+    const part = await offer(offered, count);
+    offered += count;
+    acceptedBefore += part.accepted;
+    total = total ? sumOf(total, part) : part;
+  }
+  stats = total as LoadStats;
+}
+
+/** Two rounds' counts added up (the latencies and in-flight figures are the last round's). */
+function sumOf(a: LoadStats, b: LoadStats): LoadStats {
+  const sum: LoadStats = { ...b };
+  for (const key of Object.keys(a) as (keyof LoadStats)[]) {
+    const [left, right] = [a[key], b[key]];
+    if (
+      typeof left === 'number' &&
+      typeof right === 'number' &&
+      !key.startsWith('latency') &&
+      key !== 'inFlightRequests'
+    ) {
+      (sum as unknown as Record<string, number>)[key] = left + right;
+    }
+  }
+  sum.firstError = a.firstError ?? b.firstError;
+  return sum;
+}
 if (unfollowed) {
   // Accepted jobs are in the queues until the last stage deletes them: wait for every queue to empty (at most 10
   // minutes), seen empty twice in a row (a message between two stages is briefly in neither's count).
