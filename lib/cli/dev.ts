@@ -33,7 +33,8 @@ export const devCommand = defineCommand({
     pipeline: {
       type: 'string',
       value: 'MODULE',
-      description: "a module exporting 'pipeline' (a definePipeline result) and optionally 'acceptSchema'",
+      description:
+        "a module exporting 'pipeline' (a definePipeline result) and optionally 'acceptSchema' and 'resources'",
       default: 'the example pipeline',
     },
     data: {
