@@ -127,12 +127,19 @@ let completedSoFar = 0;
 let openSoFar = 0;
 const sampler = setInterval(() => {
   const rss = residentMb(pid);
-  samples.push({
+  const sample = {
     jobs: completedSoFar,
     rss: rss.now,
     open: openSoFar,
     seconds: Math.round((Date.now() - startedAt) / 1000),
-  });
+  };
+  // Every 10,000 jobs as it happens, so a run stopped early still says what it measured.
+  if (Math.floor(sample.jobs / 10_000) > Math.floor((samples.at(-1)?.jobs ?? 0) / 10_000)) {
+    console.log(
+      `  at ${sample.seconds} s: ${sample.jobs} jobs, RSS ${sample.rss} MB (peak ${rss.peak} MB), ${sample.open} messages open`,
+    );
+  }
+  samples.push(sample);
   if (unfollowed) {
     backlog()
       .then((now) => {
