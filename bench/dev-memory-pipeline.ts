@@ -12,7 +12,7 @@ export const pipeline: Pipeline = definePipeline({
     {
       name: 'work',
       consumer: {
-        entry: 'functions/examples/simulated-work.ts',
+        entry: 'functions/demo/simulated-work.ts',
         timeoutSeconds: 30,
         memorySizeMiB: 256,
         batchSize: 10,

@@ -1,4 +1,4 @@
-import { formatDemo, runDemo } from '../local/demo.ts';
+import { DEMO_MAX_IN_FLIGHT, formatDemo, runDemo } from '../local/demo.ts';
 import { startEngines } from '../local/engines.ts';
 import { SCENARIOS, type ScenarioName } from '../local/scenario-names.ts';
 import { defineCommand } from './command.ts';
@@ -13,6 +13,16 @@ export const demoCommand = defineCommand({
     'with the depth check and once without. The ledger is read from the job table and the queues: offered = accepted',
     '+ rejected, accepted = completed + dead-lettered + queued, and nothing lost. Exits 1 when it does not balance.',
     'Both runs together take about 5 × --overload-seconds (the run without backpressure drains the longest backlog).',
+    '',
+    'The live line (stderr) counts offered, accepted, throttled (429), shed (503), other 4xx, 5xx, network errors, and',
+    `dropped: offered while ${DEMO_MAX_IN_FLIGHT} requests were outstanding, so never sent (the load generator fell behind,`,
+    'not the pipeline); then the jobs completed so far and the queue depth against its limit. The ledger adds dropped',
+    "to 'other' rejections.",
+    '',
+    '--scenario runs the example document pipeline (from a clone of the sluice repository) through an embedding',
+    'outage or twice its embedding rate, and says before it starts how long that takes (3 to 4 minutes); its live line',
+    "counts documents fully indexed so far and each stage's depth against its limit, and its ledger adds dropped to",
+    "'other'.",
   ].join('\n'),
   options: {
     'overload-seconds': {
@@ -80,7 +90,8 @@ async function scenario(name: string, json: boolean): Promise<void> {
   if (!SCENARIOS.includes(name as ScenarioName)) {
     throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}, but '${name}' was provided`);
   }
-  const { formatScenario, runScenario } = await loadScenarios();
+  const { expectedScenarioDuration, formatScenario, runScenario } = await loadScenarios();
+  console.error(expectedScenarioDuration(name as ScenarioName));
   const engines = await startEngines();
   const tty = process.stderr.isTTY;
   try {

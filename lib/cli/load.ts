@@ -40,7 +40,7 @@ export const loadCommand = defineCommand({
     body: {
       type: 'string',
       value: 'FILE',
-      description: `a JSON template of the request body; ${COUNTER_PLACEHOLDER} is replaced by the request's counter`,
+      description: `a JSON template of the request body, e.g. {"orderId":"order-${COUNTER_PLACEHOLDER}"}; every ${COUNTER_PLACEHOLDER} becomes the request's counter (0, 1, 2, …)`,
       default: "the example pipeline's document job",
     },
     pipeline: {
@@ -61,7 +61,11 @@ export const loadCommand = defineCommand({
       description: 'requests outstanding at most; arrivals beyond it count as dropped',
       default: '512',
     },
-    'no-follow': { type: 'boolean', description: 'do not follow accepted jobs through GET /jobs/{id}' },
+    'no-follow': {
+      type: 'boolean',
+      description:
+        "do not follow accepted jobs through GET /jobs/{id} (the line then shows no completions: 'not followed')",
+    },
     json: { type: 'boolean', description: 'print the final counts as JSON on stdout' },
   },
   examples: [

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { sluiceBundling } from './bundling.ts';
 
 /**
  * The source file of one of sluice's own Lambda handlers (`functions/` at the package root), whether this module runs
@@ -70,17 +71,7 @@ export class IngressFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       role,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        banner:
-          "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
-      },
+      bundling: sluiceBundling(),
     });
   }
 }

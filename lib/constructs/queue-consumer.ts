@@ -14,6 +14,7 @@ import {
   requiredVisibilityTimeoutSeconds,
   worstCaseBatchPayloadBytes,
 } from '../definition/index.ts';
+import { sluiceBundling } from './bundling.ts';
 import type { DurableQueue } from './durable-queue.ts';
 import { InvalidPropsError } from './errors.ts';
 import { queueConsumerProblems } from './validate-queue-consumer.ts';
@@ -181,19 +182,7 @@ export class QueueConsumer extends Construct {
         [ENV.visibilityTimeoutSeconds]: String(props.queue.visibilityTimeoutSeconds),
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        // ESM bundles of CommonJS dependencies still call require().
-        banner:
-          "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
-        ...props.bundling,
-      },
+      bundling: sluiceBundling(props.bundling),
     });
     props.queue.grantSendToDeadLetterQueue(this.function);
     this.eventSource = new SqsEventSource(props.queue.queue, {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { definePipeline, type Pipeline } from '../definition/index.ts';
@@ -72,6 +74,15 @@ export interface DemoResult {
   readonly ok: boolean;
 }
 
+/**
+ * The demo stage's handler, resolved next to this module rather than against the working directory, so `sluice demo`
+ * runs from any directory: the `.ts` source inside this repository, the compiled `.js` in the published package (which
+ * ships `functions/demo`, and whose Node does not strip types under node_modules).
+ */
+export const DEMO_HANDLER_ENTRY = fileURLToPath(
+  new URL(`../../functions/demo/simulated-work${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
 /** The demo's one-stage pipeline: 2 concurrent batches of 10, 50 ms a job, so 40 jobs a second. */
 export function demoPipeline(ageSloSeconds: number, depthLimit: number): Pipeline {
   return definePipeline({
@@ -81,7 +92,7 @@ export function demoPipeline(ageSloSeconds: number, depthLimit: number): Pipelin
         name: 'work',
         queue: { maxReceiveCount: 5 },
         consumer: {
-          entry: 'functions/examples/simulated-work.ts',
+          entry: DEMO_HANDLER_ENTRY,
           timeoutSeconds: 10,
           batchSize: 10,
           maxBatchingWindowSeconds: 0,
@@ -187,15 +198,21 @@ async function runOnce(
       follow: false,
       maxInFlight: DEMO_MAX_IN_FLIGHT,
       stopWhen: async () => recoveredAt !== undefined,
-      // The load does not follow jobs here; the stage's poller counts the records it completed (deleted) so far.
+      // The load does not follow jobs here (the ledger reads the job table at the end). A job is one record, deleted
+      // once its handler succeeded: the stage's deletes so far are the jobs completed so far.
       onProgress: (progress) =>
         options.onProgress?.(
-          `${label}: ${progressLine({ ...progress, completed: local.pollers.get('work')?.stats.deleted ?? 0 })} · depth ${depth}/${depthLimit}`,
+          `${label}: ${progressLine(progress, { completed: local.pollers.get('work')?.stats.deleted ?? 0 })} · depth ${depth}/${depthLimit}`,
         ),
     });
-    // Let what is still queued finish, then read the ledger from the job table.
+    // Let what is still queued finish, saying so on the live line, then read the ledger from the job table.
     const deadline = Date.now() + 120_000;
-    while ((await readDepth()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    for (let queued = await readDepth(); queued > 0 && Date.now() < deadline; queued = await readDepth()) {
+      options.onProgress?.(
+        `${label}: ${((Date.now() - started) / 1000).toFixed(1)} s · load over, draining · completed ${local.pollers.get('work')?.stats.deleted ?? 0} · depth ${queued}/${depthLimit}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   } finally {
     sampling = false;
     await sampler;

@@ -57,9 +57,14 @@ export interface LoadStats {
   firstError: string | undefined;
   /** Offered while maxInFlight requests were outstanding, so not sent: the generator, not the target, fell behind. */
   dropped: number;
+  /**
+   * Whether accepted jobs are followed through the status route (`follow`). Without it `completed`, `deadLettered`,
+   * `pending` and the latencies stay empty: the generator does not know what became of a job.
+   */
+  followed: boolean;
   completed: number;
   deadLettered: number;
-  /** Accepted and not yet completed or dead-lettered. */
+  /** Accepted and not yet completed or dead-lettered (followed jobs only). */
   pending: number;
   inFlightRequests: number;
   latencyP50Ms: number | undefined;
@@ -72,6 +77,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Runs the schedule and follows the accepted jobs. */
 export async function runLoad(options: LoadOptions): Promise<LoadStats> {
   const maxInFlight = options.maxInFlight ?? 512;
+  const following = options.follow ?? true;
   const stats: LoadStats = {
     offered: 0,
     accepted: 0,
@@ -83,6 +89,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
     networkErrors: 0,
     firstError: undefined,
     dropped: 0,
+    followed: following,
     completed: 0,
     deadLettered: 0,
     pending: 0,
@@ -112,7 +119,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
       const body = parseObject(text) as { jobId?: string; message?: string; error?: string };
       if (response.status === 202 && body.jobId) {
         stats.accepted++;
-        outstanding.add(body.jobId);
+        // Only followed jobs are remembered: an unfollowed run keeps no per-job state, however long it lasts.
+        if (following) outstanding.add(body.jobId);
       } else if (response.status === 429) {
         stats.throttled++;
       } else if (response.status === 503) {
@@ -133,7 +141,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
     }
   };
 
-  let stopFollowing = !(options.follow ?? true);
+  let stopFollowing = !following;
   const follower = follow(options.url, outstanding, stats, latencies, () => stopFollowing);
 
   // The schedule: arrival i of a phase leaves at phaseStart + i / rate, measured against the clock, not the answers.
@@ -240,10 +248,23 @@ function summarise(stats: LoadStats, latencies: number[], outstanding: Set<strin
   }
 }
 
-/** One progress line: what a terminal shows while the load runs. */
-export function progressLine(stats: LoadStats): string {
+/**
+ * What a caller that does not follow jobs counts as completed another way (the stage's deletes, the index), with what
+ * it counts in `what` when that is not plain jobs (e.g. `documents fully indexed`).
+ */
+export interface CompletedSoFar {
+  readonly completed: number;
+  readonly what?: string;
+}
+
+/**
+ * One progress line: what a terminal shows while the load runs. A load that follows its jobs shows their completions
+ * and latencies; one that does not shows `completedSoFar` when the caller counts completions another way, and says
+ * `not followed` otherwise, rather than a 0 that reads as nothing done.
+ */
+export function progressLine(stats: LoadStats, completedSoFar?: CompletedSoFar): string {
   const ms = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)} ms`);
-  return [
+  const requests = [
     `${(stats.elapsedMs / 1000).toFixed(1)} s`,
     `offered ${stats.offered}`,
     `accepted ${stats.accepted}`,
@@ -253,10 +274,17 @@ export function progressLine(stats: LoadStats): string {
     `5xx ${stats.serverErrors}`,
     `network errors ${stats.networkErrors}`,
     `dropped (not sent, generator behind) ${stats.dropped}`,
-    `completed ${stats.completed}`,
-    `dead-lettered ${stats.deadLettered}`,
-    `in flight ${stats.pending}`,
-    `p50 ${ms(stats.latencyP50Ms)}`,
-    `p99 ${ms(stats.latencyP99Ms)}`,
-  ].join(' · ');
+  ];
+  const outcomes = stats.followed
+    ? [
+        `completed ${stats.completed}`,
+        `dead-lettered ${stats.deadLettered}`,
+        `in flight ${stats.pending}`,
+        `p50 ${ms(stats.latencyP50Ms)}`,
+        `p99 ${ms(stats.latencyP99Ms)}`,
+      ]
+    : completedSoFar
+      ? [`completed${completedSoFar.what ? ` (${completedSoFar.what})` : ''} ${completedSoFar.completed}`]
+      : ['completed – (not followed)'];
+  return [...requests, ...outcomes].join(' · ');
 }

@@ -11,8 +11,10 @@ import {
   JOB_TABLE,
   type Pipeline,
   type ResolvedStage,
+  SQS_LIMITS,
   type TableShape,
 } from '../definition/index.ts';
+import { localQueueNames } from './queue-names.ts';
 
 /**
  * Creates, on the local engines (or any SQS/DynamoDB endpoint), the queues and tables the CDK constructs create on
@@ -64,7 +66,10 @@ export async function provisionPipeline(pipeline: Pipeline, options: ProvisionOp
   const prefix = options.prefix ?? pipeline.name;
   const stages = new Map<string, ProvisionedStage>();
   for (const stage of pipeline.stages) {
-    stages.set(stage.name, await provisionStage(options.sqs, `${prefix}-${stage.name}`, stage));
+    stages.set(
+      stage.name,
+      await provisionStage(options.sqs, localQueueNames(prefix, stage.name, stage.queue.fifo), stage),
+    );
   }
   const ingress = pipeline.ingress ? await provisionIngress(options.sqs, prefix, pipeline) : undefined;
   const [jobTableName, idempotencyTableName, controlTableName] = await Promise.all([
@@ -89,7 +94,7 @@ async function provisionIngress(sqs: SQSClient, prefix: string, pipeline: Pipeli
     throw new Error(`the ingress stage '${ingress?.stage}' is not a stage of pipeline ${pipeline.name}`);
   }
   const lowLane = ingress.priority.enabled
-    ? await provisionStage(sqs, `${prefix}-${stage.name}-low`, stage)
+    ? await provisionStage(sqs, localQueueNames(prefix, `${stage.name}-low`, stage.queue.fifo), stage)
     : undefined;
   let overflowQueueUrl: string | undefined;
   if (ingress.overflow.enabled) {
@@ -108,17 +113,23 @@ async function provisionIngress(sqs: SQSClient, prefix: string, pipeline: Pipeli
   return { stage: stage.name, ...(lowLane ? { lowLane } : {}), ...(overflowQueueUrl ? { overflowQueueUrl } : {}) };
 }
 
-async function provisionStage(sqs: SQSClient, name: string, stage: ResolvedStage): Promise<ProvisionedStage> {
+async function provisionStage(
+  sqs: SQSClient,
+  names: ReturnType<typeof localQueueNames>,
+  stage: ResolvedStage,
+): Promise<ProvisionedStage> {
   const { queue } = stage;
-  const suffix = queue.fifo ? '.fifo' : '';
   const fifo: Record<string, string> = queue.fifo ? { FifoQueue: 'true' } : {};
-  const deadLetterQueueUrl = await createQueue(sqs, `${name}-dlq${suffix}`, {
+  // The dead-letter queue takes SQS's maximum message size, as DurableQueue's does: a body near the source's limit
+  // plus the runtime's reason attributes must still fit
+  // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+  const deadLetterQueueUrl = await createQueue(sqs, names.deadLetterQueueName, {
     ...fifo,
     MessageRetentionPeriod: String(queue.deadLetterRetentionSeconds),
-    MaximumMessageSize: String(queue.maxMessageSizeBytes),
+    MaximumMessageSize: String(SQS_LIMITS.maxMessageSizeBytes.max),
   });
   const deadLetterQueueArn = await queueArn(sqs, deadLetterQueueUrl);
-  const queueUrl = await createQueue(sqs, `${name}${suffix}`, {
+  const queueUrl = await createQueue(sqs, names.queueName, {
     ...fifo,
     ...(queue.fifo && queue.contentBasedDeduplication ? { ContentBasedDeduplication: 'true' } : {}),
     VisibilityTimeout: String(queue.visibilityTimeoutSeconds),
@@ -147,7 +158,8 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   return arn;
 }
 
-async function ensureTable(dynamo: DynamoDBClient, name: string, shape: TableShape): Promise<string> {
+/** Creates the table `name` of `shape` with TTL on, as JobTables does, or reuses it when it exists. */
+export async function ensureTable(dynamo: DynamoDBClient, name: string, shape: TableShape): Promise<string> {
   try {
     await dynamo.send(
       new CreateTableCommand({

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { expectedChunks } from '../../functions/examples/document-store.ts';
-import { INDEX_WRITES_ATTRIBUTE } from '../../functions/examples/index-table.ts';
+import { INDEX_TABLE_KEY, INDEX_WRITES_ATTRIBUTE } from '../../functions/examples/index-table.ts';
 import { decodeJob, definePipeline, type Pipeline } from '../definition/index.ts';
 import { DEPTH_ATTRIBUTES } from '../definition/limits.ts';
 import { type ExampleResources, startExampleResources } from '../example/local-setup.ts';
@@ -129,20 +129,42 @@ interface Phase {
   readonly seconds: number;
 }
 
-/** Runs one scenario on a fresh copy of the example pipeline. */
-export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
-  const scale = options.timeScale ?? 1;
-  const pipeline = scenarioPipeline();
+/** The offered load of a scenario: a warm-up at half the embedding capacity, the pressure, then half again. */
+function scenarioPhases(pipeline: Pipeline, scenario: ScenarioName, scale: number) {
   const embed = pipeline.stages.find((stage) => stage.name === 'embed');
   if (!embed) throw new Error('the example pipeline has no embed stage');
   // Documents have 2–4 chunks (3 on average): the embedding limit in documents a second.
   const capacity = embed.flow.drainRatePerSecond / 3;
-  const outage = options.scenario === 'embedding-outage';
-  const pressure: Phase = outage
-    ? { ratePerSecond: round1(capacity * 1.3), seconds: 60 * scale }
-    : { ratePerSecond: round1(capacity * 2), seconds: 120 * scale };
+  const pressure: Phase =
+    scenario === 'embedding-outage'
+      ? { ratePerSecond: round1(capacity * 1.3), seconds: 60 * scale }
+      : { ratePerSecond: round1(capacity * 2), seconds: 120 * scale };
   const warmUp: Phase = { ratePerSecond: round1(capacity * 0.5), seconds: 10 * scale };
-  const recovery: Phase = { ratePerSecond: round1(capacity * 0.5), seconds: options.maxDrainSeconds ?? 600 };
+  return { embed, capacity, warmUp, pressure, recoveryRatePerSecond: round1(capacity * 0.5) };
+}
+
+/**
+ * What `sluice demo --scenario` says before it starts: the warm-up and the pressure, then the drain. The pressure
+ * leaves embed at most its depth limit behind, which the recovery phase drains at the stage's rate less the half of
+ * it still offered: depthLimit ÷ (0.5 × drain rate) seconds (120 s for the example; measured 106 s and 130 s).
+ */
+export function expectedScenarioDuration(scenario: ScenarioName): string {
+  const { embed, warmUp, pressure } = scenarioPhases(scenarioPipeline(), scenario, 1);
+  const drainSeconds = Math.round(embed.flow.depthLimit / (0.5 * embed.flow.drainRatePerSecond));
+  const minutes = Math.round((warmUp.seconds + pressure.seconds + drainSeconds) / 60);
+  return `sluice demo --scenario ${scenario}: ${warmUp.seconds} s warm-up, ${pressure.seconds} s of ${scenario === 'embedding-outage' ? 'outage' : 'overload'}, then about ${drainSeconds} s for the backlog to drain: about ${minutes} min in all`;
+}
+
+/** Runs one scenario on a fresh copy of the example pipeline. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const pipeline = scenarioPipeline();
+  const { capacity, warmUp, pressure, recoveryRatePerSecond } = scenarioPhases(
+    pipeline,
+    options.scenario,
+    options.timeScale ?? 1,
+  );
+  const outage = options.scenario === 'embedding-outage';
+  const recovery: Phase = { ratePerSecond: recoveryRatePerSecond, seconds: options.maxDrainSeconds ?? 600 };
 
   let resources: ExampleResources | undefined;
   const local = await startLocalPipeline(pipeline, {
@@ -196,6 +218,28 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   })();
+  // Documents completed so far, for the live line: the index is scanned (keys only) again after a pause of at least
+  // 2 s and 4× the last scan, so counting never takes more than a fifth of the embedded DynamoDB's time.
+  let indexedDocuments = 0;
+  const indexCounter = (async () => {
+    while (sampling) {
+      const started = Date.now();
+      // A count that fails leaves the line's last one: it only shows progress, and the ledger scans again at the end.
+      indexedDocuments = await countIndexedDocuments(
+        local.dynamo,
+        (resources as ExampleResources).indexTableName,
+      ).catch(() => indexedDocuments);
+      const pause = Math.max(2_000, 4 * (Date.now() - started));
+      for (const until = Date.now() + pause; sampling && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  })();
+  const startedAt = Date.now();
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+  const completedSoFar = () => `completed (${INDEXED}) ${indexedDocuments}`;
+  const depthsSoFar = () =>
+    pipeline.stages.map((stage) => `${stage.name} ${depths.get(stage.name) ?? 0}/${stage.flow.depthLimit}`).join(' ');
   const outageTimer = outage
     ? setTimeout(() => service.failFor(pressure.seconds * 1000), warmUp.seconds * 1000)
     : undefined;
@@ -218,12 +262,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       stopWhen: async () => recoveredAt !== undefined,
       onProgress: (progress) =>
         options.onProgress?.(
-          `${options.scenario}: ${progressLine(progress)} · ${pipeline.stages
-            .map((stage) => `${stage.name} ${depths.get(stage.name) ?? 0}/${stage.flow.depthLimit}`)
-            .join(' ')}${service.down ? ' · embeddings DOWN' : ''}`,
+          `${options.scenario}: ${progressLine(progress, { completed: indexedDocuments, what: INDEXED })} · ${depthsSoFar()}${service.down ? ' · embeddings DOWN' : ''}`,
         ),
     });
-    // Let everything still queued finish (deferred records come back after their delay).
+    // Let everything still queued finish (deferred records come back after their delay), saying so on the live line.
     const deadline = Date.now() + (options.maxDrainSeconds ?? 600) * 1000;
     while (Date.now() < deadline) {
       const total = (await Promise.all(stageQueues.map(({ queueUrl }) => depthOf(local.sqs, queueUrl)))).reduce(
@@ -231,13 +273,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         0,
       );
       if (total === 0) break;
+      options.onProgress?.(
+        `${options.scenario}: ${elapsed()} · load over, draining · ${completedSoFar()} · ${depthsSoFar()}`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
     sampling = false;
     clearTimeout(outageTimer);
-    await sampler;
+    await Promise.all([sampler, indexCounter]);
   }
+  // The last line counts the index once more, now that nothing moves: it ends at what the ledger finds.
+  indexedDocuments = await countIndexedDocuments(local.dynamo, (resources as ExampleResources).indexTableName);
+  options.onProgress?.(`${options.scenario}: ${elapsed()} · done · ${completedSoFar()}`);
   const queuedMessages = (await Promise.all(stageQueues.map(({ queueUrl }) => depthOf(local.sqs, queueUrl)))).reduce(
     (sum, depth) => sum + depth,
     0,
@@ -322,6 +370,39 @@ async function scanAll(dynamo: DynamoDBClient, tableName: string): Promise<Recor
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/** What the scenarios' live line counts as completed. */
+const INDEXED = 'documents fully indexed';
+
+/**
+ * Documents whose every chunk is in the index (the ledger's `completed`, before the dead-letter queues are read). Only
+ * the key is projected, and the scan follows LastEvaluatedKey: one Scan returns at most 1 MB
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.Pagination).
+ */
+async function countIndexedDocuments(dynamo: DynamoDBClient, tableName: string): Promise<number> {
+  const chunks = new Map<string, number>();
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: '#key',
+        ExpressionAttributeNames: { '#key': INDEX_TABLE_KEY },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      // The key is `<documentId>#<chunkIndex>`.
+      const key = item[INDEX_TABLE_KEY]?.S ?? '';
+      const documentId = key.slice(0, key.lastIndexOf('#'));
+      chunks.set(documentId, (chunks.get(documentId) ?? 0) + 1);
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  let completed = 0;
+  for (const [documentId, count] of chunks) if (count === expectedChunks(documentId)) completed++;
+  return completed;
 }
 
 /** The root job ids of every message in the dead-letter queues (read, not deleted: they stay for inspection). */

@@ -1,5 +1,6 @@
 import { type CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { localQueueNames } from '../local/queue-names.ts';
 import { ResourcesNotFoundError } from './errors.ts';
 
 /** One stage's resources. */
@@ -104,10 +105,7 @@ export async function resourcesByName(
 ): Promise<PipelineResources> {
   const stages: StageResources[] = [];
   for (const stage of pipeline.stages) {
-    // lib/local/provision.ts names a stage's queues `<prefix>-<stage>` and `<prefix>-<stage>-dlq` (+ `.fifo`).
-    const suffix = stage.fifo ? '.fifo' : '';
-    const queueName = `${prefix}-${stage.name}${suffix}`;
-    const deadLetterQueueName = `${prefix}-${stage.name}-dlq${suffix}`;
+    const { queueName, deadLetterQueueName } = localQueueNames(prefix, stage.name, stage.fifo);
     const [queueUrl, deadLetterQueueUrl] = await Promise.all([
       queueUrlOf(sqs, queueName),
       queueUrlOf(sqs, deadLetterQueueName),

@@ -40,6 +40,24 @@ describe('sluice CLI help, version and errors', () => {
     },
   );
 
+  it.each([['load'], ['demo']])('explains dropped in sluice %s --help, since its live line prints it', async (name) => {
+    // GIVEN a command whose live line counts dropped requests, WHEN asked for help
+    const output = captureOutput();
+    expect(await main([name, '--help'])).toBe(0);
+    // THEN the help says what dropped means: offered, never sent, because the generator (not the target) fell behind
+    expect(output.stdout().replace(/\s+/g, ' ')).toMatch(
+      /dropped: offered while [^.]+ requests were outstanding, so never sent \(the (load )?generator fell behind, not the (target|pipeline)\)/,
+    );
+  });
+
+  it('documents --body FILE and its {{n}} counter placeholder in sluice load --help', async () => {
+    const output = captureOutput();
+    expect(await main(['load', '--help'])).toBe(0);
+    expect(output.stdout()).toMatch(
+      /^ +--body FILE +a JSON template of the request body\b.*\{\{n\}\} becomes the request's counter/m,
+    );
+  });
+
   it('lists every command in sluice --help and exits 0', async () => {
     const output = captureOutput();
     expect(await main(['--help'])).toBe(0);

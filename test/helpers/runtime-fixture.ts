@@ -1,10 +1,4 @@
-import {
-  CreateTableCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -15,6 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { encodeJob, type JobEnvelope, type TableShape } from '../../lib/definition/index.ts';
+import { ensureTable } from '../../lib/local/provision.ts';
 import { toSqsEvent } from '../../lib/local/sqs-records.ts';
 import { engineEndpoints, uniqueName } from './engines.ts';
 
@@ -131,24 +126,9 @@ export function fakeContext(remainingMs = 30_000): Context {
   };
 }
 
-/** Creates a table of the given shape with TTL on, as JobTables does. */
+/** Creates a table of the given shape with TTL on, as JobTables does (and as `sluice dev` provisions it). */
 export async function createTable(dynamo: DynamoDBClient, shape: TableShape): Promise<string> {
-  const name = uniqueName('table');
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: shape.partitionKey, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: shape.partitionKey, KeyType: 'HASH' }],
-    }),
-  );
-  await dynamo.send(
-    new UpdateTimeToLiveCommand({
-      TableName: name,
-      TimeToLiveSpecification: { AttributeName: shape.ttlAttribute, Enabled: true },
-    }),
-  );
-  return name;
+  return ensureTable(dynamo, uniqueName('table'), shape);
 }
 
 /** Adds one to a counter item (the side effect idempotency tests count). */

@@ -23,7 +23,7 @@ describe('the live dashboard in headless Chromium', () => {
           {
             name: 'work',
             consumer: {
-              entry: 'functions/examples/simulated-work.ts',
+              entry: 'functions/demo/simulated-work.ts',
               batchSize: 10,
               maxBatchingWindowSeconds: 0,
               maxConcurrency: 2,

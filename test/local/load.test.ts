@@ -14,7 +14,7 @@ describe('sluice load', () => {
         stages: [
           {
             name: 'work',
-            consumer: { entry: 'functions/examples/simulated-work.ts', batchSize: 10, maxBatchingWindowSeconds: 0 },
+            consumer: { entry: 'functions/demo/simulated-work.ts', batchSize: 10, maxBatchingWindowSeconds: 0 },
           },
         ],
         jobs: { enabled: true },
@@ -57,5 +57,46 @@ describe('sluice load', () => {
     });
     expect(stats.offered).toBe(50);
     expect(stats.accepted + stats.failed + stats.dropped).toBe(50);
+  });
+});
+
+describe('progressLine', () => {
+  const stats = (followed: boolean) => ({
+    offered: 10,
+    accepted: 8,
+    throttled: 1,
+    shed: 1,
+    failed: 0,
+    clientErrors: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    firstError: undefined,
+    dropped: 0,
+    followed,
+    completed: 5,
+    deadLettered: 1,
+    pending: 2,
+    inFlightRequests: 0,
+    latencyP50Ms: 120,
+    latencyP99Ms: 480,
+    elapsedMs: 1_000,
+  });
+
+  it('shows completions and latencies of followed jobs', () => {
+    expect(progressLine(stats(true))).toMatch(
+      / · completed 5 · dead-lettered 1 · in flight 2 · p50 120 ms · p99 480 ms$/,
+    );
+  });
+
+  it('says an unfollowed load does not know its completions, rather than showing completed 0', () => {
+    expect(progressLine({ ...stats(false), completed: 0, deadLettered: 0, pending: 0 })).toMatch(
+      / · dropped \(not sent, generator behind\) 0 · completed – \(not followed\)$/,
+    );
+  });
+
+  it('shows what the caller counted as completed, with what it counts', () => {
+    const line = progressLine(stats(false), { completed: 7, what: 'documents fully indexed' });
+    expect(line).toMatch(/ · completed \(documents fully indexed\) 7$/);
+    expect(progressLine(stats(false), { completed: 7 })).toMatch(/ · completed 7$/);
   });
 });

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { DEAD_LETTER_ATTRIBUTES, definePipeline } from '../../lib/definition/index.ts';
+import { DEAD_LETTER_ATTRIBUTES, definePipeline, SQS_LIMITS } from '../../lib/definition/index.ts';
 import { type LocalPipeline, startLocalPipeline } from '../../lib/local/local-pipeline.ts';
 import { engineEndpoints, uniqueName } from '../helpers/engines.ts';
 import { receive } from '../helpers/runtime-fixture.ts';
@@ -104,6 +104,21 @@ describe('local pipeline end to end', () => {
     const dlq = local.provisioned.stages.get('take')?.deadLetterQueueUrl as string;
     const [parked] = await receive(local.sqs, dlq, 1);
     expect(parked?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.errorClass]?.StringValue).toBe('PermanentError');
+  });
+
+  it("gives the dead-letter queue SQS's maximum message size, as DurableQueue does", async () => {
+    // A body near the source queue's limit plus the runtime's reason attributes must still fit the dead-letter queue;
+    // SQS's maximum message size is 1 MiB (1,048,576 bytes):
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+    const stage = local.provisioned.stages.get('take');
+    const attributes = async (queueUrl: string) =>
+      (
+        await local.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['MaximumMessageSize'] }),
+        )
+      ).Attributes?.MaximumMessageSize;
+    expect(await attributes(stage?.deadLetterQueueUrl as string)).toBe(String(SQS_LIMITS.maxMessageSizeBytes.max));
+    expect(await attributes(stage?.queueUrl as string)).toBe(String(stage?.stage.queue.maxMessageSizeBytes));
   });
 
   it("processes a message that Debian's AWS CLI sends to the local SQS endpoint", async () => {

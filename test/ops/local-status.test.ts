@@ -122,3 +122,52 @@ describe('sluice status against a local pipeline', () => {
     expect(recovering?.estimated_drain_seconds).toBeGreaterThan(0);
   }, 180_000);
 });
+
+describe('sluice status --watch', () => {
+  it('prints one JSON snapshot per interval, one line each, until SIGINT, then exits 0', async () => {
+    // GIVEN a local pipeline with its dashboard
+    const { sqsEndpoint, dynamoEndpoint, region } = engineEndpoints();
+    const local = await startLocalPipeline(pipeline, {
+      engines: { sqsEndpoint, dynamoEndpoint, region, kind: 'embedded', stop: async () => {} },
+      prefix: uniqueName('watch'),
+      dashboard: true,
+    });
+    const lines: string[] = [];
+    let sawEnough: () => void = () => {};
+    const enough = new Promise<void>((resolveEnough) => {
+      sawEnough = resolveEnough;
+    });
+    vi.spyOn(console, 'log').mockImplementation((line: string) => {
+      lines.push(line);
+      if (lines.length === 3) sawEnough();
+    });
+    try {
+      // WHEN status watches it every second and, after three snapshots, the user presses Ctrl-C
+      const exit = main([
+        'status',
+        '--url',
+        local.dashboard?.url as string,
+        '--json',
+        '--watch',
+        '--interval',
+        '1',
+        '--pipeline',
+        FIXTURE,
+      ]);
+      await enough;
+      process.emit('SIGINT');
+      // THEN it ends with exit code 0, having printed each snapshot as one JSON line
+      expect(await exit).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+      await local.stop();
+    }
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      expect(line).not.toContain('\n');
+      const snapshot = JSON.parse(line) as PipelineSnapshot;
+      expect(snapshot.pipeline).toBe('demo');
+      expect(snapshot.stages.map((stage) => stage.stage)).toEqual(['work']);
+    }
+  }, 60_000);
+});

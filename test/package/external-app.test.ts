@@ -144,6 +144,35 @@ describe('the packed package in another CDK app', () => {
     );
   });
 
+  it("ships sluice demo's handler: the demo pipeline's entry is inside the installed package and loads there", async () => {
+    // GIVEN the installed package's demo module, WHEN its handler is imported as the local runtime's worker does
+    const script = [
+      "import { pathToFileURL } from 'node:url';",
+      'const { demoPipeline } = await import(pathToFileURL(process.argv[1]).href);',
+      'const entry = demoPipeline(20, 480).stages[0].consumer.entry;',
+      'const module = await import(pathToFileURL(entry).href);',
+      'console.log(JSON.stringify({ entry, handler: typeof module.handler }));',
+    ].join('\n');
+    const demoModule = join(app, 'node_modules', 'sluice', 'dist', 'lib', 'local', 'demo.js');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, demoModule], { cwd: app });
+    // THEN the entry is the package's compiled handler, whatever the working directory, and it exports the handler
+    expect(JSON.parse(stdout)).toEqual({
+      entry: join(app, 'node_modules', 'sluice', 'dist', 'functions', 'demo', 'simulated-work.js'),
+      handler: 'function',
+    });
+  });
+
+  it('says in one line that sluice demo --scenario runs from a clone of the repository', async () => {
+    const sluiceBin = join(app, 'node_modules', 'sluice', 'dist', 'bin', 'sluice.js');
+    const result = await run(process.execPath, [sluiceBin, 'demo', '--scenario', 'embedding-outage'], {
+      cwd: app,
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect('code' in result && result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^sluice demo: sluice demo --scenario runs on the example document pipeline, which the published package leaves out: run it from a clone of the sluice repository[^\n]*$/,
+    );
+  });
+
   it("answers in one line on Node 22 that sluice's CLI needs Node 24, and how to get it", async () => {
     const result = await run('npm', ['exec', '--silent', '--', 'sluice', 'dev'], { cwd: app }).catch(
       (error: { code: number; stdout: string; stderr: string }) => error,

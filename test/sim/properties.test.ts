@@ -45,7 +45,7 @@ const pipelineArbitrary = fc
         ...(index < stages.length - 1 ? { next: names[index + 1] as string } : {}),
         queue: { maxReceiveCount: stage.maxReceiveCount },
         consumer: {
-          entry: 'functions/examples/simulated-work.ts',
+          entry: 'functions/demo/simulated-work.ts',
           timeoutSeconds: stage.timeoutSeconds,
           batchSize: stage.batchSize,
           maxBatchingWindowSeconds: stage.batchSize > 10 ? Math.max(1, stage.window) : stage.window,

@@ -12,7 +12,7 @@ function onePipeline(consumer: Partial<StageInput['consumer']> = {}, flow: Stage
         name: 'work',
         queue: { maxReceiveCount: 3, ...queue },
         consumer: {
-          entry: 'functions/examples/simulated-work.ts',
+          entry: 'functions/demo/simulated-work.ts',
           timeoutSeconds: 10,
           batchSize: 10,
           maxBatchingWindowSeconds: 0,
