@@ -1,84 +1,24 @@
-import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { type DEAD_LETTER_ATTRIBUTES, decodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
-import { SQS_LIMITS } from '../../lib/definition/limits.ts';
-import { backoffSeconds } from './backoff.ts';
-import type { ConsumerConfig } from './consumer.ts';
-import {
-  defaultClassify,
-  InvocationTimeRunningOutError,
-  JobInProgressError,
-  JobStateStoreError,
-  MalformedMessageError,
-  MessageGroupBlockedError,
-  PressureError,
-  SchemaValidationError,
-  TransientError,
-  UnsupportedSchemaVersionError,
-} from './errors.ts';
-import * as idempotency from './idempotency.ts';
-import { type BatchEnvironment, JobContext } from './job-context.ts';
-import { recordTransition } from './job-status.ts';
-import { batchMetricDocuments } from './log.ts';
-import { BatchScope } from './micro-batcher.ts';
-import { DataIssues } from './parse-data.ts';
-import { admit, deferRecords, endBatch, recordBreakerOutcome, releaseAdmission } from './pressure.ts';
-import { changeVisibilities, type OutgoingMessage, sendMessages, type VisibilityChange } from './sqs-actions.ts';
-import type { TenantLease } from './tenant-bulkhead.ts';
-
-/** What became of one record. */
-type Outcome =
-  | { readonly kind: 'succeeded'; readonly ms: number }
-  | { readonly kind: 'skipped' }
-  /** Held back by pressure: sent again with a delay by settle, without spending the record's retry budget. */
-  | { readonly kind: 'deferred'; readonly error: PressureError; readonly ms?: number }
-  | {
-      // Not run (the invocation's time ran short, another delivery holds it, an earlier record of its FIFO group is
-      // pending) or run with only its status write left: handed back to the queue, never counted as a failure, never
-      // dead-lettered and never marked failed, so it cannot block the delivery that does run it.
-      readonly kind: 'released';
-      readonly error: Error;
-      readonly retryAfterSeconds?: number;
-    }
-  | {
-      readonly kind: 'failed';
-      readonly error: Error;
-      readonly permanent: boolean;
-      readonly retryAfterSeconds?: number;
-      readonly ms?: number;
-    };
-
-type Failed = Extract<Outcome, { kind: 'failed' }>;
-type Released = Extract<Outcome, { kind: 'released' }>;
-type Deferred = Extract<Outcome, { kind: 'deferred' }>;
-
-interface RecordState {
-  readonly record: SQSRecord;
-  readonly receiveCount: number;
-  /** What the records of the batch share (stage, logger, Lambda context, pressure, micro-batchers). */
-  readonly batch: BatchEnvironment;
-  /** The tenant slot the record holds while it runs (tenant bulkhead). */
-  lease?: TenantLease;
-  job?: JobEnvelope;
-  outcome?: Outcome;
-  /** Set once the record was sent to the dead-letter queue (true) or the send failed (false, with the reason). */
-  parked?: boolean;
-  parkFailure?: string;
-}
-
 /**
- * Builds an error about a record's data without a stack trace: the record is at fault, not the code, so the stack
- * says nothing, and capturing it costs more than the rest of a failed record's handling.
+ * A batch of SQS records: each record run (one after the other, `recordConcurrency` at a time, or by FIFO message
+ * group), then settled (`settle.ts`). One record's failure is never the batch's.
  */
-function withoutStack<E extends Error>(build: () => E): E {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return build();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
+import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { ConsumerConfig } from './consumer.ts';
+import { MessageGroupBlockedError } from './errors.ts';
+import type { BatchEnvironment } from './job-context.ts';
+import { BatchScope } from './micro-batcher.ts';
+import { endBatch, releaseAdmission } from './pressure.ts';
+import {
+  conclude,
+  RecordClock,
+  type RecordState,
+  type Released,
+  recordState,
+  reuseState,
+  type Tally,
+} from './record-state.ts';
+import { runRecord } from './run-record.ts';
+import { deadLettersNow, park, settle } from './settle.ts';
 
 /** Runs one batch and returns the records to retry. Never throws for a record's failure. */
 export async function runBatch(
@@ -93,40 +33,61 @@ export async function runBatch(
     pressure: config.pressure,
     scope: config.batchers ? new BatchScope(config.batchers) : undefined,
   };
-  // Every field is set here, so the states of a batch share one shape and settle's reads of them stay monomorphic.
-  const states: RecordState[] = records.map((record) => ({
-    record,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
-    batch,
-    lease: undefined,
-    job: undefined,
-    outcome: undefined,
-    parked: undefined,
-    parkFailure: undefined,
-  }));
+  const tally: Tally = { succeeded: 0, processingTimesMs: [] };
   const fifo = records.length > 0 && records[0]?.eventSourceARN.endsWith('.fifo') === true;
-  await (fifo ? runGroups(config, states, context) : runEach(config, states, context));
-  const response = await settle(config, states, fifo);
+  // The states of the records settle has work for, by index. FIFO needs them all at once (to group them).
+  const states: (RecordState | undefined)[] = fifo
+    ? records.map((record) => recordState(record, batch))
+    : new Array(records.length);
+  await (fifo
+    ? runGroups(config, states as RecordState[], context, tally)
+    : runEach(config, records, states, batch, context, tally));
+  const response = await settle(config, records, states, fifo, tally);
   if (config.pressure.active) {
     await endBatch(config);
   }
   return response;
 }
 
-async function runEach(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
+async function runEach(
+  config: ConsumerConfig,
+  records: readonly SQSRecord[],
+  states: (RecordState | undefined)[],
+  batch: BatchEnvironment,
+  context: Context,
+  tally: Tally,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < states.length) {
-      const state = states[next++] as RecordState;
+    // The state of the worker's last record when it succeeded synchronously: nothing else can hold it then (no
+    // promise captured it, settle does not need it), so the next record reuses it instead of allocating its own.
+    let spare: RecordState | undefined;
+    const clock = new RecordClock();
+    while (next < records.length) {
+      const index = next++;
+      const record = records[index] as SQSRecord;
+      const state = spare === undefined ? recordState(record, batch) : reuseState(spare, record);
+      spare = undefined;
       const running = runRecord(config, state, context);
-      const outcome = running instanceof Promise ? await running : running;
-      state.outcome = outcome;
-      // Nothing reads a succeeded record's envelope again: let it die young instead of surviving the batch.
-      if (outcome.kind === 'succeeded') state.job = undefined;
-      if (state.lease) await releaseAdmission(config.pressure, state.lease);
+      if (running instanceof Promise) {
+        const outcome = await running;
+        clock.stop(state);
+        if (conclude(state, outcome, tally)) states[index] = state;
+      } else {
+        clock.stop(state);
+        if (conclude(state, running, tally)) {
+          states[index] = state;
+        } else if (state.lease === undefined) {
+          spare = state;
+        }
+      }
+      if (state.lease) {
+        await releaseAdmission(config.pressure, state.lease);
+        clock.restart();
+      }
     }
   };
-  const workers = Math.min(config.recordConcurrency, states.length);
+  const workers = Math.min(config.recordConcurrency, records.length);
   if (workers === 1) {
     await worker();
     return;
@@ -139,7 +100,7 @@ async function runEach(config: ConsumerConfig, states: RecordState[], context: C
  * later records are not run, to keep its order. A failed record that is dead-lettered no longer holds the group: it is
  * parked at once, and once the dead-letter queue has it the group's later records run.
  */
-async function runGroups(config: ConsumerConfig, states: RecordState[], context: Context): Promise<void> {
+async function runGroups(config: ConsumerConfig, states: RecordState[], context: Context, tally: Tally): Promise<void> {
   const groups = new Map<string, RecordState[]>();
   for (const state of states) {
     const id = state.record.attributes.MessageGroupId ?? '';
@@ -153,6 +114,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
   const queue = [...groups.entries()];
   let next = 0;
   const worker = async () => {
+    const clock = new RecordClock();
     while (next < queue.length) {
       const [groupId, members] = queue[next++] as [string, RecordState[]];
       let blocked: Released | undefined;
@@ -164,9 +126,13 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         const running = runRecord(config, state, context);
         const outcome = running instanceof Promise ? await running : running;
-        state.outcome = outcome;
-        if (outcome.kind === 'succeeded') state.job = undefined;
-        if (state.lease) await releaseAdmission(config.pressure, state.lease);
+        clock.stop(state);
+        // A succeeded record's state stays in the group (settle skips it); its envelope can go.
+        if (!conclude(state, outcome, tally)) state.job = undefined;
+        if (state.lease) {
+          await releaseAdmission(config.pressure, state.lease);
+          clock.restart();
+        }
         // A deferred record blocks its group like a released one: FIFO takes no per-message delay, so it is handed
         // back in place and the group's later records must wait for it.
         if (outcome.kind === 'succeeded' || outcome.kind === 'skipped') {
@@ -174,6 +140,7 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
         }
         if (outcome.kind === 'failed' && index < members.length - 1 && deadLettersNow(config, state, outcome)) {
           await park(config, [state]);
+          clock.restart();
           if (state.parked) {
             continue;
           }
@@ -183,588 +150,4 @@ async function runGroups(config: ConsumerConfig, states: RecordState[], context:
     }
   };
   await Promise.all(Array.from({ length: Math.min(config.recordConcurrency, queue.length) }, worker));
-}
-
-/** Whether a failed record goes to the dead-letter queue now: a permanent failure, or its last allowed receive. */
-function deadLettersNow(config: ConsumerConfig, state: RecordState, outcome: Failed): boolean {
-  return Boolean(config.deadLetterQueueUrl) && (outcome.permanent || state.receiveCount >= config.maxReceiveCount);
-}
-
-/**
- * Sends the records held back by pressure again (see `deferral.ts`). Those that cannot be (FIFO, too many message
- * attributes, a failed send) become released records, handed back with the deferral's delay and never marked failed;
- * those past `maxDeferrals` become permanent failures, dead-lettered with the reason.
- */
-async function deferHeld(config: ConsumerConfig, held: RecordState[]): Promise<void> {
-  const queueUrl = config.queueUrl ?? queueUrlFromArn((held[0] as RecordState).record.eventSourceARN);
-  const results = await deferRecords(
-    config,
-    queueUrl,
-    held.map((state) => ({ record: state.record, error: (state.outcome as Deferred).error, jobId: state.job?.jobId })),
-  );
-  results.forEach((result, index) => {
-    if (result.kind !== 'deferred') (held[index] as RecordState).outcome = result;
-  });
-}
-
-/** Sends failed records to the dead-letter queue with their reasons and notes in each whether it got there. */
-async function park(config: ConsumerConfig, states: readonly RecordState[]): Promise<void> {
-  const failures = await sendMessages(
-    config.clients,
-    config.deadLetterQueueUrl as string,
-    states.map((state) => deadLetterMessage(config, state)),
-  );
-  states.forEach((state, index) => {
-    const failure = failures.get(index);
-    state.parked = failure === undefined;
-    if (failure !== undefined) state.parkFailure = failure;
-  });
-}
-
-/**
- * Runs one record. Synchronous while nothing needs waiting for (no tables, a synchronous handler, nothing forwarded):
- * a batch of such records then costs no promise per record, valid or not.
- */
-function runRecord(config: ConsumerConfig, state: RecordState, context: Context): Outcome | Promise<Outcome> {
-  const remaining = context.getRemainingTimeInMillis();
-  if (remaining < config.timeoutMarginMs) {
-    return {
-      kind: 'released',
-      error: new InvocationTimeRunningOutError(remaining, config.timeoutMarginMs),
-      retryAfterSeconds: 0,
-    };
-  }
-  const decoded = decodeJob(state.record.body);
-  if (!decoded.ok) {
-    return { kind: 'failed', error: withoutStack(() => new MalformedMessageError(decoded.reason)), permanent: true };
-  }
-  const job = decoded.job;
-  state.job = job;
-  let data = job.data;
-  if (job.schemaVersion !== config.schemaVersion) {
-    const supported = config.migrate ? `versions 1 to ${config.schemaVersion}` : `version ${config.schemaVersion}`;
-    if (job.schemaVersion > config.schemaVersion || !config.migrate) {
-      return {
-        kind: 'failed',
-        error: withoutStack(() => new UnsupportedSchemaVersionError(job.schemaVersion, supported)),
-        permanent: true,
-      };
-    }
-    try {
-      data = config.migrate(data, job.schemaVersion);
-    } catch (error) {
-      return failure(config, error);
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = config.parseData(data);
-  } catch (error) {
-    // A refinement of the user's schema threw.
-    return failure(config, error);
-  }
-  if (parsed instanceof Promise) {
-    return parsed.then(
-      (settled: unknown) => runParsed(config, state, job, settled, remaining),
-      (error: unknown) => failure(config, error),
-    );
-  }
-  return runParsed(config, state, job, parsed, remaining);
-}
-
-function runParsed(
-  config: ConsumerConfig,
-  state: RecordState,
-  job: JobEnvelope,
-  parsed: unknown,
-  remaining: number,
-): Outcome | Promise<Outcome> {
-  if (parsed instanceof DataIssues) {
-    return { kind: 'failed', error: withoutStack(() => new SchemaValidationError(parsed.issues)), permanent: true };
-  }
-  // Pressure is checked before the idempotency claim and the handler: a held record costs no write and no work.
-  return config.pressure.gated
-    ? admitThenRun(config, state, job, parsed, remaining)
-    : runAdmitted(config, state, job, parsed, remaining);
-}
-
-async function admitThenRun(
-  config: ConsumerConfig,
-  state: RecordState,
-  job: JobEnvelope,
-  data: unknown,
-  remaining: number,
-): Promise<Outcome> {
-  const admission = await admit(config.pressure, data, remaining);
-  if (admission instanceof PressureError) {
-    return { kind: 'deferred', error: admission };
-  }
-  state.lease = admission;
-  return runAdmitted(config, state, job, data, remaining);
-}
-
-function runAdmitted(
-  config: ConsumerConfig,
-  state: RecordState,
-  job: JobEnvelope,
-  parsed: unknown,
-  remaining: number,
-): Outcome | Promise<Outcome> {
-  const ctx = new JobContext({
-    job,
-    receiveCount: state.receiveCount,
-    messageId: state.record.messageId,
-    messageGroupId: state.record.attributes.MessageGroupId,
-    batch: state.batch,
-  });
-  return config.idempotency || config.jobs
-    ? runTracked(config, job, parsed, ctx, remaining)
-    : runHandler(config, parsed, ctx);
-}
-
-/** The handler, then its forwarded jobs; synchronous when the handler is and forwards nothing. */
-function runHandler(config: ConsumerConfig, data: unknown, ctx: JobContext): Outcome | Promise<Outcome> {
-  const started = performance.now();
-  if (config.batchers) ctx.startRun();
-  let pending: Promise<void> | void;
-  try {
-    pending = config.handler(data, ctx);
-  } catch (error) {
-    if (config.batchers) ctx.endRun();
-    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
-    return { ...failure(config, error), ms: elapsedMs(started) };
-  }
-  if (pending === undefined && (ctx.forwarded === undefined || ctx.forwarded.length === 0)) {
-    if (config.batchers) ctx.endRun();
-    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
-    return { kind: 'succeeded', ms: elapsedMs(started) };
-  }
-  return finishHandler(config, pending, ctx, started);
-}
-
-async function finishHandler(
-  config: ConsumerConfig,
-  pending: Promise<void> | void,
-  ctx: JobContext,
-  started: number,
-): Promise<Outcome> {
-  try {
-    if (pending !== undefined) await pending;
-    if (config.batchers) ctx.endRun();
-    if (ctx.forwarded !== undefined && ctx.forwarded.length > 0) {
-      await forward(config, ctx.forwarded, ctx.correlationId);
-    }
-  } catch (error) {
-    if (config.batchers) ctx.endRun();
-    if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx, error);
-    return { ...failure(config, error), ms: elapsedMs(started) };
-  }
-  if (config.pressure.breaker) recordBreakerOutcome(config.pressure, ctx);
-  return { kind: 'succeeded', ms: elapsedMs(started) };
-}
-
-/** A record with idempotency and/or job status: claim the key, record `processing`, run, complete. */
-async function runTracked(
-  config: ConsumerConfig,
-  job: JobEnvelope,
-  data: unknown,
-  ctx: JobContext,
-  remaining: number,
-): Promise<Outcome> {
-  let owner: string | undefined;
-  let key: string | undefined;
-  const store = config.idempotency?.store;
-  if (config.idempotency) {
-    key = config.idempotency.key ? config.idempotency.key(data, ctx) : `${config.stage}#${job.jobId}`;
-    let claim: idempotency.Claim;
-    try {
-      claim = await idempotency.claim(config.idempotency.store, key, remaining + 1_000);
-    } catch (error) {
-      return { kind: 'failed', error: new JobStateStoreError('claim the idempotency key', error), permanent: false };
-    }
-    if (claim.status === 'completed') {
-      ctx.logger.info('Skipped a duplicate of a completed job', { idempotencyKey: key });
-      // The run that completed the key may have failed to write `completed`: write it (a no-op when it is there).
-      return config.jobs ? recordCompleted(config, job, { kind: 'skipped' }) : { kind: 'skipped' };
-    }
-    if (claim.status === 'in-progress') {
-      const error = new JobInProgressError(key, claim.leaseEndsInSeconds);
-      return { kind: 'released', error, retryAfterSeconds: claim.leaseEndsInSeconds };
-    }
-    owner = claim.owner;
-  }
-  if (config.jobs) {
-    try {
-      await recordTransition(config.jobs, {
-        jobId: job.jobId,
-        state: 'processing',
-        stage: config.stage,
-        ...envelopeFields(job),
-      });
-    } catch (error) {
-      if (store && key !== undefined && owner !== undefined) await releaseKey(config, store, key, owner);
-      return { kind: 'failed', error: new JobStateStoreError("record the job's processing", error), permanent: false };
-    }
-  }
-  const outcome = await runHandler(config, data, ctx);
-  if (store && key !== undefined && owner !== undefined) {
-    if (outcome.kind !== 'succeeded') {
-      await releaseKey(config, store, key, owner);
-      return outcome;
-    }
-    try {
-      if (!(await idempotency.complete(store, key, owner))) {
-        ctx.logger.warn(
-          'The idempotency lease ran out before the job completed; another delivery may have run it too',
-          {
-            idempotencyKey: key,
-          },
-        );
-      }
-    } catch (error) {
-      // The job ran: reporting it failed would run it again once the lease ends. The key stays in-progress until
-      // then, so a concurrent duplicate is still held off.
-      ctx.logger.error('Could not mark the idempotency key completed', { idempotencyKey: key, error });
-    }
-  }
-  return config.jobs && outcome.kind === 'succeeded' ? recordCompleted(config, job, outcome) : outcome;
-}
-
-/**
- * Writes `completed` and returns `done`; when the write fails, the record is released instead of reported done, so a
- * later delivery writes it (with idempotency on, that delivery skips the job as a completed duplicate and only repairs
- * its status). Released, not failed: the job's work is done, so it must never be dead-lettered for this.
- */
-async function recordCompleted(config: ConsumerConfig, job: JobEnvelope, done: Outcome): Promise<Outcome> {
-  try {
-    await recordTransition(config.jobs as NonNullable<ConsumerConfig['jobs']>, {
-      jobId: job.jobId,
-      state: 'completed',
-      stage: config.stage,
-    });
-    return done;
-  } catch (error) {
-    return { kind: 'released', error: new JobStateStoreError('record the job completed', error) };
-  }
-}
-
-/** Releases the idempotency key after a failed attempt; if that fails too, the lease runs out on its own. */
-async function releaseKey(
-  config: ConsumerConfig,
-  store: idempotency.IdempotencyStore,
-  key: string,
-  owner: string,
-): Promise<void> {
-  try {
-    await idempotency.release(store, key, owner);
-  } catch (error) {
-    config.logger.error('Could not release the idempotency key; a retry waits for its lease to end', {
-      idempotencyKey: key,
-      error,
-    });
-  }
-}
-
-function failure(config: ConsumerConfig, error: unknown): Failed | Deferred {
-  if (error instanceof PressureError) {
-    return { kind: 'deferred', error };
-  }
-  const asError = error instanceof Error ? error : new Error(String(error));
-  const kind = config.classify?.(error) ?? defaultClassify(error);
-  return { kind: 'failed', error: asError, permanent: kind === 'permanent' };
-}
-
-async function forward(config: ConsumerConfig, messages: OutgoingMessage[], correlationId: string): Promise<void> {
-  const url = config.nextQueueUrl;
-  if (!url) {
-    throw new TransientError(
-      'The handler forwarded jobs, but the stage has no next queue (set nextQueueUrl or SLUICE_NEXT_QUEUE_URL).',
-    );
-  }
-  const fifo = url.endsWith('.fifo');
-  const outgoing = messages.map((message) =>
-    fifo
-      ? { ...message, messageGroupId: message.messageGroupId ?? correlationId }
-      : // Standard queue: only the tenant's group id (fair queues); no deduplication id.
-        { body: message.body, ...(message.messageGroupId ? { messageGroupId: message.messageGroupId } : {}) },
-  );
-  const failed = await sendMessages(config.clients, url, outgoing);
-  if (failed.size > 0) {
-    const [reason] = failed.values();
-    throw new TransientError(
-      `${failed.size} of ${messages.length} forwarded jobs could not be sent to the next stage (${reason}).`,
-    );
-  }
-}
-
-function envelopeFields(job: JobEnvelope): { correlationId?: string; acceptedAt?: number } {
-  return {
-    ...(job.correlationId === undefined ? {} : { correlationId: job.correlationId }),
-    ...(job.acceptedAt === undefined ? {} : { acceptedAt: job.acceptedAt }),
-  };
-}
-
-/**
- * Dead-letters, delays and reports the failed records, hands back the released ones; emits the batch's metrics.
- *
- * A record released on its last allowed receive (`maxReceiveCount`) would be moved to the dead-letter queue by the
- * queue's redrive policy on its next receive ("when the ReceiveCount for a message exceeds the maxReceiveCount",
- * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html), without a
- * reason and although it never failed. On a standard queue it is sent again instead, as a new message with the same
- * body (so the same job id, idempotency key and status item), a fresh receive budget and its retry's delay, and the
- * received copy is reported done. Bounded: a record is released only while the invocation is short of time (a later
- * batch starts it early), while another delivery holds its lease (which ends with that delivery's function timeout),
- * or while DynamoDB refuses its status write. On a FIFO queue a new message would go behind the group's later messages
- * (and FIFO takes no per-message delay,
- * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html), so it
- * is released in place and the gap stays: SQS may then move it to the dead-letter queue without a reason (its status
- * is not marked, so the delivery that runs it still completes it). Give FIFO queues maxReceiveCount headroom above the
- * retries the handler needs.
- */
-async function settle(config: ConsumerConfig, states: RecordState[], fifo: boolean): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchItemFailure[] = [];
-  let deadLetters: RecordState[] = [];
-  let retries: RecordState[] = [];
-  let releases: RecordState[] = [];
-  let requeues: RecordState[] = [];
-  let processingTimesMs: number[] = [];
-  let succeeded = 0;
-  let skipped = 0;
-  let toPark = 0;
-  /** Sorts the records by outcome, in batch order (FIFO groups report in order); returns those held by pressure. */
-  const sortOutcomes = (): RecordState[] | undefined => {
-    let held: RecordState[] | undefined;
-    for (const state of states) {
-      const outcome = state.outcome as Outcome;
-      if (outcome.kind === 'succeeded') {
-        succeeded++;
-        processingTimesMs.push(outcome.ms);
-      } else if (outcome.kind === 'skipped') {
-        skipped++;
-      } else if (outcome.kind === 'deferred') {
-        // Sent again with its delay (deferHeld); counted by reason in the pressure metrics, reported done here.
-        held ??= [];
-        held.push(state);
-      } else if (outcome.kind === 'released') {
-        (!fifo && state.receiveCount >= config.maxReceiveCount ? requeues : releases).push(state);
-      } else {
-        if (outcome.ms !== undefined) processingTimesMs.push(outcome.ms);
-        // A transient failure on the last allowed receive is dead-lettered here, so its reason travels with it; left
-        // to the redrive policy, it would arrive in the dead-letter queue without one.
-        if (state.parked !== undefined || deadLettersNow(config, state, outcome)) {
-          deadLetters.push(state);
-          if (state.parked === undefined) toPark++;
-        } else {
-          retries.push(state);
-        }
-      }
-    }
-    return held;
-  };
-  // One pass finds the held records with the rest (no pass of its own on a batch that held none). Deferring them may
-  // turn some into released or failed records: then the batch is sorted again, to keep the records' order.
-  const held = sortOutcomes();
-  if (held !== undefined) {
-    await deferHeld(config, held);
-    if (held.some((state) => (state.outcome as Outcome).kind !== 'deferred')) {
-      [deadLetters, retries, releases, requeues, processingTimesMs] = [[], [], [], [], []];
-      [succeeded, skipped, toPark] = [0, 0, 0];
-      sortOutcomes();
-    }
-  }
-
-  if (toPark > 0 || requeues.length > 0) {
-    const queueUrl = config.queueUrl ?? queueUrlFromArn((states[0] as RecordState).record.eventSourceARN);
-    await Promise.all([
-      toPark > 0
-        ? park(
-            config,
-            toPark === deadLetters.length ? deadLetters : deadLetters.filter((state) => state.parked === undefined),
-          )
-        : undefined,
-      requeues.length > 0 ? requeue(config, queueUrl, requeues, releases) : undefined,
-    ]);
-  }
-  if (retries.length > 0 || releases.length > 0) {
-    const queueUrl = config.queueUrl ?? queueUrlFromArn((states[0] as RecordState).record.eventSourceARN);
-    const delays: VisibilityChange[] = [];
-    for (const list of [retries, releases]) {
-      for (const state of list) {
-        const outcome = state.outcome as Failed | Released;
-        delays.push({
-          receiptHandle: state.record.receiptHandle,
-          visibilityTimeoutSeconds: outcome.retryAfterSeconds ?? backoffSeconds(state.receiveCount, config.backoff),
-        });
-      }
-    }
-    await changeVisibilities(config.clients, queueUrl, delays);
-  }
-  const writes: Promise<unknown>[] = [];
-  let deadLettered = 0;
-  for (const state of deadLetters) {
-    const outcome = state.outcome as Failed;
-    if (!state.parked) {
-      // Not parked: report it failed so SQS delivers it again rather than losing it.
-      batchItemFailures.push({ itemIdentifier: state.record.messageId });
-      config.logger.error('Could not send a record to the dead-letter queue; it will be delivered again', {
-        ...logFields(state, outcome.error),
-        sendError: state.parkFailure,
-      });
-      continue;
-    }
-    deadLettered++;
-    config.logger.warn('Dead-lettered a record', logFields(state, outcome.error));
-    if (config.jobs) writes.push(transition(config, state, 'dead-lettered', outcome.error));
-  }
-  for (const state of retries) {
-    const outcome = state.outcome as Failed;
-    batchItemFailures.push({ itemIdentifier: state.record.messageId });
-    config.logger.warn('A record failed and will be retried', logFields(state, outcome.error));
-    if (config.jobs) writes.push(transition(config, state, 'failed', outcome.error));
-  }
-  for (const state of releases) {
-    batchItemFailures.push({ itemIdentifier: state.record.messageId });
-    config.logger.info('A record was released without running and will be delivered again', {
-      ...logFields(state, (state.outcome as Released).error),
-    });
-  }
-  if (writes.length > 0) await Promise.all(writes);
-
-  const sink = config.logSink ?? ((line: string) => process.stdout.write(`${line}\n`));
-  for (const document of batchMetricDocuments(
-    {
-      records: states.length,
-      succeeded,
-      retried: retries.length + releases.length + requeues.length,
-      deadLettered,
-      skipped,
-      processingTimesMs,
-    },
-    { pipeline: config.pipeline, stage: config.stage },
-  )) {
-    sink(document);
-  }
-  return { batchItemFailures };
-}
-
-/**
- * Sends released records on their last allowed receive back to the queue as new messages (see {@link settle}). One
- * that could not be sent is added to `releases`, to be released in place instead.
- */
-async function requeue(
-  config: ConsumerConfig,
-  queueUrl: string,
-  requeues: RecordState[],
-  releases: RecordState[],
-): Promise<void> {
-  const failures = await sendMessages(
-    config.clients,
-    queueUrl,
-    requeues.map((state) => ({
-      body: state.record.body,
-      attributes: messageAttributesOf(state.record),
-      // DelaySeconds is at most 15 minutes (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatchRequestEntry.html).
-      delaySeconds: Math.min(
-        SQS_LIMITS.deliveryDelaySeconds.max,
-        (state.outcome as Released).retryAfterSeconds ?? backoffSeconds(state.receiveCount, config.backoff),
-      ),
-    })),
-  );
-  for (let index = requeues.length - 1; index >= 0; index--) {
-    const state = requeues[index] as RecordState;
-    if (failures.has(index)) {
-      releases.push(state);
-      requeues.splice(index, 1);
-    } else {
-      config.logger.info('Sent a record that did not run back to the queue, with a fresh receive budget', {
-        ...logFields(state, (state.outcome as Released).error),
-      });
-    }
-  }
-}
-
-/** A received record's message attributes as SendMessage takes them. */
-function messageAttributesOf(record: SQSRecord): Record<string, MessageAttributeValue> | undefined {
-  let attributes: Record<string, MessageAttributeValue> | undefined;
-  for (const name in record.messageAttributes) {
-    const value = record.messageAttributes[name] as SQSRecord['messageAttributes'][string];
-    attributes ??= {};
-    attributes[name] =
-      value.binaryValue === undefined
-        ? { DataType: value.dataType, StringValue: value.stringValue ?? '' }
-        : { DataType: value.dataType, BinaryValue: Buffer.from(value.binaryValue, 'base64') };
-  }
-  return attributes;
-}
-
-function transition(
-  config: ConsumerConfig,
-  state: RecordState,
-  to: 'failed' | 'dead-lettered',
-  error: Error,
-): Promise<unknown> {
-  if (!config.jobs || !state.job) {
-    return Promise.resolve();
-  }
-  return recordTransition(config.jobs, {
-    jobId: state.job.jobId,
-    state: to,
-    stage: config.stage,
-    error: { class: error.name, message: error.message },
-    ...envelopeFields(state.job),
-  }).catch((writeError: unknown) => {
-    config.logger.error('Could not record the job state', { jobId: state.job?.jobId, error: writeError });
-  });
-}
-
-/** The dead-letter attributes, by name: literal keys keep the object's shape fixed (computed keys cost a shape change each). */
-type DeadLetterAttributes = Record<
-  (typeof DEAD_LETTER_ATTRIBUTES)[keyof typeof DEAD_LETTER_ATTRIBUTES],
-  MessageAttributeValue
->;
-
-function deadLetterMessage(config: ConsumerConfig, state: RecordState): OutgoingMessage {
-  const outcome = state.outcome as Failed;
-  const firstSeen = state.record.attributes.ApproximateFirstReceiveTimestamp;
-  const attributes: DeadLetterAttributes = {
-    'sluice-error-class': { DataType: 'String', StringValue: outcome.error.name },
-    // SQS attribute values are limited in total with the body; a reason needs no more than this.
-    'sluice-error-message': {
-      DataType: 'String',
-      StringValue: outcome.error.message.slice(0, 4_096) || '(no message)',
-    },
-    'sluice-stage': { DataType: 'String', StringValue: config.stage },
-    'sluice-receive-count': { DataType: 'Number', StringValue: String(state.receiveCount) },
-    'sluice-first-seen-at': {
-      DataType: 'String',
-      StringValue: new Date(Number(firstSeen) || Date.now()).toISOString(),
-    },
-  };
-  const groupId = state.record.attributes.MessageGroupId;
-  return groupId
-    ? { body: state.record.body, attributes, messageGroupId: groupId, deduplicationId: state.record.messageId }
-    : { body: state.record.body, attributes };
-}
-
-function logFields(state: RecordState, error: Error): Record<string, unknown> {
-  return {
-    messageId: state.record.messageId,
-    jobId: state.job?.jobId,
-    correlationId: state.job?.correlationId ?? state.job?.jobId,
-    receiveCount: state.receiveCount,
-    errorClass: error.name,
-    error: error.message,
-  };
-}
-
-/** The queue URL of an SQS ARN on AWS (`arn:aws:sqs:region:account:name`), when SLUICE_QUEUE_URL is not set. */
-export function queueUrlFromArn(arn: string): string {
-  const [, partition, , region, account, name] = arn.split(':');
-  const domain = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://sqs.${region}.${domain}/${account}/${name}`;
-}
-
-/** Milliseconds since `started`, to the microsecond: short numbers keep the EMF documents small and cheap to write. */
-function elapsedMs(started: number): number {
-  return Math.round((performance.now() - started) * 1000) / 1000;
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { encodeJob, type JobEnvelope } from '../../lib/definition/envelope.ts';
 import { PRESSURE_ENV, tenantGroupIdOf } from '../../lib/definition/pressure.ts';
 import { ConsumerConfigurationError } from './errors.ts';
@@ -31,14 +31,12 @@ export interface BatchEnvironment {
 
 /** What a handler learns about the job it runs, and what it can do besides succeed or throw. */
 export class JobContext {
-  readonly jobId: string;
-  readonly correlationId: string;
-  readonly schemaVersion: number;
   /** Which receive of the message this is (1 on the first delivery). */
   readonly receiveCount: number;
-  readonly messageId: string;
-  /** FIFO only. */
-  readonly messageGroupId: string | undefined;
+  // The envelope and the record, read through the getters below: a context costs four fields to make, whatever the
+  // handler reads of it.
+  private readonly job: JobEnvelope;
+  private readonly record: SQSRecord;
   private readonly shared: BatchEnvironment;
   private ownLogger: Logger | undefined;
   /** What the pressure features track per record; made on first use, so a plain record pays one field. */
@@ -46,20 +44,36 @@ export class JobContext {
   /** Jobs forwarded to the next stage, sent once the handler returns (made on first forward: most records forward nothing). */
   forwarded: OutgoingMessage[] | undefined;
 
-  constructor(args: {
-    job: JobEnvelope;
-    receiveCount: number;
-    messageId: string;
-    messageGroupId: string | undefined;
-    batch: BatchEnvironment;
-  }) {
-    this.jobId = args.job.jobId;
-    this.correlationId = args.job.correlationId ?? args.job.jobId;
-    this.schemaVersion = args.job.schemaVersion;
-    this.receiveCount = args.receiveCount;
-    this.messageId = args.messageId;
-    this.messageGroupId = args.messageGroupId;
-    this.shared = args.batch;
+  constructor(job: JobEnvelope, record: SQSRecord, receiveCount: number, batch: BatchEnvironment) {
+    this.job = job;
+    this.record = record;
+    this.receiveCount = receiveCount;
+    this.shared = batch;
+    this.ownLogger = undefined;
+    this.progress = undefined;
+    this.forwarded = undefined;
+  }
+
+  get jobId(): string {
+    return this.job.jobId;
+  }
+
+  /** Carried through every stage and log line of the job: the envelope's, or the job id. */
+  get correlationId(): string {
+    return this.job.correlationId ?? this.job.jobId;
+  }
+
+  get schemaVersion(): number {
+    return this.job.schemaVersion;
+  }
+
+  get messageId(): string {
+    return this.record.messageId;
+  }
+
+  /** FIFO only. */
+  get messageGroupId(): string | undefined {
+    return this.record.attributes.MessageGroupId;
   }
 
   /** The stage's name. */

@@ -75,10 +75,11 @@ function standardOutcome(result: StandardResult): unknown {
   );
 }
 
-// The parse context of a synchronous run. A run that fails may mark its context (zod's compiled parsers flag a
-// fallback on it), so the context is replaced after every failure; a run that succeeds leaves it as it was, so valid
-// records share one.
+// The parse context and payload of a synchronous run. A run that fails may mark its context (zod's compiled parsers
+// flag a fallback on it) and fills its payload's issues, so both are replaced after every failure; a run that succeeds
+// leaves them as they were (the payload's value aside), so valid records share them and allocate neither.
 let context: { async: false } = { async: false };
+let spare: { value: unknown; issues: $ZodRawIssue[] } | undefined;
 
 /**
  * Parses a job's data with a schema of this zod's version (see {@link dataParser}): the parsed data, or
@@ -87,13 +88,18 @@ let context: { async: false } = { async: false };
  *
  * It calls the schema's `_zod.run`, zod core's parse protocol (the one `safeParse` calls), and finalizes the issues
  * itself: `safeParse` wraps a failure in a result with accessors and a `$ZodError`, which cost a third of a failed
- * record's handling, and allocates a context per call (bench/consumer.bench.ts, the 1-in-20 failure case).
+ * record's handling, and allocates a context and a payload per call (bench/consumer.bench.ts, the 1-in-20 failure
+ * case).
  */
 export function parseData(schema: $ZodType, value: unknown): unknown {
   const runContext = context;
+  // Taken out while it runs: a refinement that parses another job's data meanwhile gets a payload of its own.
+  const payload = spare ?? { value, issues: [] };
+  spare = undefined;
+  payload.value = value;
   let result: ReturnType<$ZodType['_zod']['run']>;
   try {
-    result = schema._zod.run({ value, issues: [] }, runContext);
+    result = schema._zod.run(payload, runContext);
   } catch (error) {
     context = { async: false };
     if (error instanceof $ZodAsyncError) return parseDataAsync(schema, value);
@@ -105,7 +111,14 @@ export function parseData(schema: $ZodType, value: unknown): unknown {
       settled.issues.length === 0 ? settled.value : issuesOf(settled.issues, runContext),
     );
   }
-  if (result.issues.length === 0) return result.value;
+  if (result.issues.length === 0) {
+    const parsed = result.value;
+    if (result === payload) {
+      payload.value = undefined;
+      spare = payload;
+    }
+    return parsed;
+  }
   context = { async: false };
   return issuesOf(result.issues, runContext);
 }

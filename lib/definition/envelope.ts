@@ -41,48 +41,45 @@ export function encodeJob(job: JobEnvelope): string {
 
 /** Parses and checks a message body. Never throws: a body that is not an envelope comes back with its reason. */
 export function decodeJob(body: string): DecodedJob {
+  const job = readJob(body);
+  return typeof job === 'string' ? { ok: false, reason: job } : { ok: true, job };
+}
+
+/**
+ * {@link decodeJob} without the result object: the envelope, or the reason (a string) the body is not one. The
+ * consumer runtime reads every record's body with it.
+ */
+export function readJob(body: string): JobEnvelope | string {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch (error) {
-    return { ok: false, reason: `body is not valid JSON: ${(error as Error).message}` };
+    return `body is not valid JSON: ${(error as Error).message}`;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return {
-      ok: false,
-      reason: `body must be a JSON object with jobId, schemaVersion and data, but ${describe(value)} was provided`,
-    };
+    return `body must be a JSON object with jobId, schemaVersion and data, but ${describe(value)} was provided`;
   }
   const job = value as Record<string, unknown>;
   const { jobId, schemaVersion, correlationId, acceptedAt, priority } = job;
   if (typeof jobId !== 'string' || !JOB_ID_PATTERN.test(jobId)) {
-    return {
-      ok: false,
-      reason: `jobId must be 1 to 128 characters of letters, digits and -_.:, but ${describe(jobId)} was provided`,
-    };
+    return `jobId must be 1 to 128 characters of letters, digits and -_.:, but ${describe(jobId)} was provided`;
   }
   if (typeof schemaVersion !== 'number' || !Number.isInteger(schemaVersion) || schemaVersion < 1) {
-    return {
-      ok: false,
-      reason: `schemaVersion must be an integer of at least 1, but ${describe(schemaVersion)} was provided`,
-    };
+    return `schemaVersion must be an integer of at least 1, but ${describe(schemaVersion)} was provided`;
   }
   if (!('data' in job)) {
-    return { ok: false, reason: 'data is required: the envelope carries the job in its data field' };
+    return 'data is required: the envelope carries the job in its data field';
   }
   if (correlationId !== undefined && typeof correlationId !== 'string') {
-    return { ok: false, reason: `correlationId must be a string, but ${describe(correlationId)} was provided` };
+    return `correlationId must be a string, but ${describe(correlationId)} was provided`;
   }
   if (acceptedAt !== undefined && (typeof acceptedAt !== 'number' || !Number.isFinite(acceptedAt))) {
-    return { ok: false, reason: `acceptedAt must be epoch milliseconds, but ${describe(acceptedAt)} was provided` };
+    return `acceptedAt must be epoch milliseconds, but ${describe(acceptedAt)} was provided`;
   }
   if (priority !== undefined && !PRIORITIES.includes(priority as Priority)) {
-    return {
-      ok: false,
-      reason: `priority must be one of ${PRIORITIES.join(', ')}, but ${describe(priority)} was provided`,
-    };
+    return `priority must be one of ${PRIORITIES.join(', ')}, but ${describe(priority)} was provided`;
   }
-  return { ok: true, job: job as unknown as JobEnvelope };
+  return job as unknown as JobEnvelope;
 }
 
 function describe(value: unknown): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchMetricDocuments } from '../../functions/runtime/log.ts';
+import { batchMetricDocuments, joinMs } from '../../functions/runtime/log.ts';
 
 describe('EMF documents', () => {
   it('splits processing times into documents of at most 100 values, counts in the first', () => {
@@ -51,5 +51,16 @@ describe('EMF documents', () => {
     ).map((text) => JSON.parse(text));
     expect(document.ProcessingTime).toBeUndefined();
     expect(document._aws.CloudWatchMetrics[0].Metrics).toHaveLength(5);
+  });
+
+  it('writes processing times as the text Array.prototype.join gives them', () => {
+    // GIVEN times to the microsecond (as the runtime rounds them) from 0 to 15 minutes, and values that are not
+    const micros = [0, 1, 9, 10, 100, 999, 1_000, 1_001, 1_500, 12_345, 999_999, 900_000_000];
+    for (let index = 0; index < 2_000; index++) micros.push(Math.floor(Math.random() * 10 ** (1 + (index % 9))));
+    const times = [...micros.map((value) => value / 1000), 0.0005, 1e-7, 1.23456, -0.001, -0, Number.NaN, 1e21];
+    // WHEN
+    const text = joinMs(times);
+    // THEN
+    expect(text).toBe(times.join(','));
   });
 });
