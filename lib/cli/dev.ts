@@ -5,10 +5,12 @@ import { CliError, UsageError } from './errors.ts';
 import { loadDefinition } from './load-definition.ts';
 
 /**
- * Worker threads per function in `sluice dev`: one V8 heap per function keeps a long-running dev server's memory
- * bounded (BENCHMARKS.md, "dev server memory"), at the cost of concurrent invocations sharing module state.
+ * Worker threads all of the pipeline's functions share in `sluice dev`: one V8 heap for them all keeps a long-running
+ * dev server under 300 MB (BENCHMARKS.md, "dev server memory"). Each function keeps its own module instance and
+ * `process.env`; its concurrent invocations share its module state, and a timeout ends the worker with every
+ * invocation in it (docs/local-fidelity.md).
  */
-export const DEV_ISOLATES_PER_FUNCTION = 1;
+export const DEV_SHARED_WORKER_THREADS = 1;
 
 /** `sluice dev`: the pipeline on this machine until Ctrl-C. */
 export const devCommand = defineCommand({
@@ -31,7 +33,8 @@ export const devCommand = defineCommand({
     pipeline: {
       type: 'string',
       value: 'MODULE',
-      description: "a module exporting 'pipeline' (a definePipeline result) and optionally 'acceptSchema'",
+      description:
+        "a module exporting 'pipeline' (a definePipeline result) and optionally 'acceptSchema' and 'resources'",
       default: 'the example pipeline',
     },
     data: {
@@ -45,8 +48,8 @@ export const devCommand = defineCommand({
       type: 'string',
       value: 'N',
       description:
-        "worker threads each function's concurrent invocations share (each holds the handler's modules: 30–50 MB); 0 gives every execution environment its own, as on Lambda",
-      default: String(DEV_ISOLATES_PER_FUNCTION),
+        'worker threads all functions share, each function with its own modules and process.env (a worker holds 35–45 MB of handler modules; a timeout ends every invocation in it); 0 gives every execution environment a worker of its own, as on Lambda',
+      default: String(DEV_SHARED_WORKER_THREADS),
     },
   },
   examples: ['sluice dev', 'sluice dev --port 3000 --pipeline ./pipeline.ts --data .sluice'],
@@ -64,7 +67,7 @@ async function dev(values: {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new UsageError(`--port must be an integer between 0 and 65535, but '${values.port}' was provided`);
   }
-  const isolates = values.isolates === undefined ? DEV_ISOLATES_PER_FUNCTION : Number(values.isolates);
+  const isolates = values.isolates === undefined ? DEV_SHARED_WORKER_THREADS : Number(values.isolates);
   if (!Number.isInteger(isolates) || isolates < 0 || isolates > 1_000) {
     throw new UsageError(`--isolates must be an integer between 0 and 1000, but '${values.isolates}' was provided`);
   }
@@ -76,7 +79,7 @@ async function dev(values: {
     ingressPort: port,
     showHandlerOutput: values.verbose,
     dashboard: true,
-    ...(isolates > 0 ? { maxIsolatesPerFunction: isolates } : {}),
+    ...(isolates > 0 ? { sharedWorkerThreads: isolates } : {}),
     ...(definition.acceptSchema ? { acceptSchema: definition.acceptSchema } : {}),
     ...(definition.resources ? { resources: definition.resources } : {}),
   });

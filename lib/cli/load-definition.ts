@@ -16,7 +16,8 @@ export interface LocalDefinition {
 
 /**
  * The example pipeline, or the one a module exports as `pipeline` (a `definePipeline` result), with an optional
- * `acceptSchema` export for the ingress.
+ * `acceptSchema` export for the ingress and an optional `resources` export (a `LocalPipelineOptions['resources']`
+ * function starting what the handlers need besides the pipeline's own queues and tables).
  */
 export async function loadDefinition(modulePath: string | undefined): Promise<LocalDefinition> {
   if (modulePath === undefined) return exampleDefinition();
@@ -26,7 +27,7 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
       `--pipeline ${modulePath}: no such file (looked for ${absolute}); pass the path of a module that exports 'pipeline'`,
     );
   }
-  let module: { pipeline?: Pipeline; acceptSchema?: $ZodType };
+  let module: { pipeline?: Pipeline; acceptSchema?: $ZodType; resources?: LocalDefinition['resources'] };
   try {
     module = (await import(pathToFileURL(absolute).href)) as typeof module;
   } catch (error) {
@@ -38,7 +39,16 @@ export async function loadDefinition(modulePath: string | undefined): Promise<Lo
   if (!module.pipeline || !Array.isArray(module.pipeline.stages)) {
     throw new UsageError(`--pipeline ${modulePath} must export 'pipeline', the result of definePipeline(...)`);
   }
-  return { pipeline: module.pipeline, ...(module.acceptSchema ? { acceptSchema: module.acceptSchema } : {}) };
+  if (module.resources !== undefined && typeof module.resources !== 'function') {
+    throw new UsageError(
+      `--pipeline ${modulePath}: 'resources' must be a function, but a ${typeof module.resources} was exported`,
+    );
+  }
+  return {
+    pipeline: module.pipeline,
+    ...(module.acceptSchema ? { acceptSchema: module.acceptSchema } : {}),
+    ...(module.resources ? { resources: module.resources } : {}),
+  };
 }
 
 /**

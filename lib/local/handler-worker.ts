@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lambdaContext } from './lambda-context.ts';
 
 /**
  * One execution environment of a local consumer: a worker thread with its own `process.env` (the stage's SLUICE_*
@@ -32,20 +33,12 @@ if (typeof handler !== 'function') {
 }
 
 port.on('message', async (invocation: Invocation) => {
-  const context = {
-    callbackWaitsForEmptyEventLoop: false,
+  const context = lambdaContext({
     functionName: setup.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${setup.functionName}`,
-    memoryLimitInMB: String(setup.memorySizeMiB),
-    awsRequestId: `local-${invocation.id}`,
-    logGroupName: `/aws/lambda/${setup.functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, invocation.deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    memorySizeMiB: setup.memorySizeMiB,
+    requestId: `local-${invocation.id}`,
+    deadline: invocation.deadline,
+  });
   try {
     const result = await (handler as (event: unknown, context: unknown) => Promise<unknown>)(invocation.event, context);
     port.postMessage({ id: invocation.id, ok: true, result });

@@ -24,4 +24,5 @@ export { type IngressServer, type IngressServerOptions, startIngressServer } fro
 export { type InvocationResult, LocalFunction, type LocalFunctionOptions } from './local-function.ts';
 export { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from './local-pipeline.ts';
 export { type ProvisionedPipeline, type ProvisionedStage, provisionPipeline } from './provision.ts';
+export { SharedWorkerPool, type SharedWorkerPoolOptions } from './shared-worker-pool.ts';
 export { toSqsEvent, toSqsRecord } from './sqs-records.ts';

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { SharedWorkerPool } from './shared-worker-pool.ts';
 
 /**
  * A consumer function run locally: up to `reservedConcurrency` invocations at once, in worker threads that each have
@@ -8,6 +9,8 @@ import { Worker } from 'node:worker_threads';
  * dev`; concurrency is unchanged, but concurrent invocations then share module state. An invocation that outlives the
  * function timeout is abandoned and its worker terminated, as Lambda ends the environment (invocations sharing that
  * worker end with an error and their records are retried); the next invocation starts a fresh one (a cold start).
+ * With `pool`, the function runs in a worker thread it shares with other functions (`sluice dev`, see
+ * shared-worker-pool.ts), with its own module instance and `process.env`.
  */
 
 /** How to run a function. */
@@ -26,6 +29,11 @@ export interface LocalFunctionOptions {
   readonly showOutput?: boolean;
   /** Worker threads the environments share at most. @default - one per environment (reservedConcurrency) */
   readonly maxIsolates?: number;
+  /**
+   * Worker threads shared with other functions (`sluice dev`); the function is added to the pool here, and
+   * `maxIsolates` does not apply. @default - worker threads of its own
+   */
+  readonly pool?: SharedWorkerPool;
 }
 
 /** The outcome of one invocation. */
@@ -55,23 +63,26 @@ export class LocalFunction {
   readonly options: LocalFunctionOptions;
   private readonly environments: Environment[] = [];
   private nextId = 0;
+  /** Invocations running in the shared pool, when there is one. */
+  private pooledRunning = 0;
   /** Counters for the dashboard and tests. */
   readonly stats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, coldStarts: 0 };
 
   constructor(options: LocalFunctionOptions) {
     this.options = options;
+    options.pool?.add(options);
   }
 
   /** Invocations running now. */
   get running(): number {
-    let running = 0;
+    let running = this.pooledRunning;
     for (const environment of this.environments) running += environment.running;
     return running;
   }
 
   /** Worker threads alive now. */
   get isolates(): number {
-    return this.environments.length;
+    return this.options.pool ? this.options.pool.threadsOf(this.options.name) : this.environments.length;
   }
 
   /** Invocations one worker thread runs at once. */
@@ -85,6 +96,7 @@ export class LocalFunction {
 
   /** Runs `event`; answers `throttled` when every reserved environment is busy. */
   async invoke(event: unknown): Promise<InvocationResult> {
+    if (this.options.pool) return this.invokePooled(this.options.pool, event);
     const environment = this.acquire();
     if (!environment) {
       this.stats.throttles++;
@@ -146,7 +158,25 @@ export class LocalFunction {
     });
   }
 
-  /** Ends every environment. */
+  private async invokePooled(pool: SharedWorkerPool, event: unknown): Promise<InvocationResult> {
+    if (this.running >= this.options.reservedConcurrency) {
+      this.stats.throttles++;
+      return { status: 'throttled' };
+    }
+    this.stats.invocations++;
+    this.pooledRunning++;
+    try {
+      const { result, coldStart } = await pool.invoke(this.options, event);
+      if (coldStart) this.stats.coldStarts++;
+      if (result.status === 'error') this.stats.errors++;
+      if (result.status === 'timeout') this.stats.timeouts++;
+      return result;
+    } finally {
+      this.pooledRunning--;
+    }
+  }
+
+  /** Ends every environment (a shared pool is stopped by its owner). */
   async stop(): Promise<void> {
     await Promise.all(this.environments.splice(0).map((environment) => environment.worker.terminate()));
   }

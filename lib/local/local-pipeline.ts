@@ -12,6 +12,7 @@ import { type IngressServer, startIngressServer } from './ingress-server.ts';
 import { LocalFunction } from './local-function.ts';
 import { type LocalValve, startLocalValve } from './local-valve.ts';
 import { type ProvisionedPipeline, provisionPipeline } from './provision.ts';
+import { SharedWorkerPool } from './shared-worker-pool.ts';
 import { startSqsQueryAdapter } from './sqs-query-adapter.ts';
 
 /**
@@ -49,6 +50,13 @@ export interface LocalPipelineOptions {
    * @default - one worker thread per execution environment, as on Lambda
    */
   readonly maxIsolatesPerFunction?: number;
+  /**
+   * Run every function in this many worker threads shared by all of them (`sluice dev`): each function keeps its own
+   * module instance and `process.env`, and a timeout ends the whole worker (see SharedWorkerPool). Takes precedence
+   * over `maxIsolatesPerFunction`.
+   * @default - worker threads of each function's own
+   */
+  readonly sharedWorkerThreads?: number;
   /** Directory the stages' `consumer.entry` paths are relative to. @default process.cwd() */
   readonly root?: string;
   /** Milliseconds between two passes of the valve. @default LOCAL_VALVE_INTERVAL_MS */
@@ -142,6 +150,14 @@ export async function startLocalPipeline(
         maxConcurrency: lowConcurrency,
       });
     }
+    const pool =
+      options.sharedWorkerThreads === undefined
+        ? undefined
+        : new SharedWorkerPool({
+            threads: options.sharedWorkerThreads,
+            showOutput: options.showHandlerOutput ?? false,
+          });
+    if (pool) stops.push(() => pool.stop());
     for (const { key, stage, queues, maxConcurrency } of consumers) {
       if (!queues) {
         throw new Error(`stage ${stage.name} was not provisioned`);
@@ -184,6 +200,7 @@ export async function startLocalPipeline(
         environment,
         showOutput: options.showHandlerOutput ?? false,
         ...(options.maxIsolatesPerFunction ? { maxIsolates: options.maxIsolatesPerFunction } : {}),
+        ...(pool ? { pool } : {}),
       });
       const poller = new EventSourcePoller({
         sqs,
@@ -199,8 +216,9 @@ export async function startLocalPipeline(
       pollers.set(key, poller);
       stops.push(() => fn.stop());
       stops.unshift(() => poller.stop());
-      poller.start();
     }
+    // Every function exists before the first invocation (a shared worker's heap limit counts them all).
+    for (const poller of pollers.values()) poller.start();
     const valve = startLocalValve({
       pipeline,
       provisioned,
