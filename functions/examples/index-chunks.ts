@@ -1,14 +1,15 @@
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConsumerConfigurationError, consumer } from '../runtime/index.ts';
-import { INDEX_TABLE_ENV, INDEX_TABLE_KEY, INDEX_WRITES_ATTRIBUTE } from './index-table.ts';
+import { INDEX_TABLE_ENV, writeIndexItem } from './index-table.ts';
 import { VectorJob } from './schemas.ts';
 
 const dynamo = new DynamoDBClient({});
 
 /**
- * The example pipeline's last stage: writes each embedded chunk into the index, a DynamoDB table. Every write also
- * adds 1 to the item's `writes` counter, the side effect a fault test counts: with the pipeline's idempotency on, a
- * chunk delivered twice is written once, so every item of a finished run holds `writes = 1`.
+ * The example pipeline's last stage: writes each embedded chunk into the index, a DynamoDB table. The write is
+ * conditional on the job (`index-table.ts`): a chunk whose write is replayed — after its execution environment died
+ * between the write and its answer, say — is written once, so every item of a finished run holds `writes = 1`, the
+ * side effect the fault matrix counts.
  */
 export const handler = consumer({
   schema: VectorJob,
@@ -19,21 +20,12 @@ export const handler = consumer({
     if (!tableName) {
       throw new ConsumerConfigurationError(`${INDEX_TABLE_ENV} is not set: the index stage does not know its table`);
     }
-    await dynamo.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { [INDEX_TABLE_KEY]: { S: `${chunk.documentId}#${chunk.chunkIndex}` } },
-        UpdateExpression:
-          'SET documentId = :documentId, chunkIndex = :chunkIndex, vector = :vector, jobId = :jobId ADD #writes :one',
-        ExpressionAttributeNames: { '#writes': INDEX_WRITES_ATTRIBUTE },
-        ExpressionAttributeValues: {
-          ':documentId': { S: chunk.documentId },
-          ':chunkIndex': { N: String(chunk.chunkIndex) },
-          ':vector': { L: chunk.vector.map((value) => ({ N: String(value) })) },
-          ':jobId': { S: ctx.jobId },
-          ':one': { N: '1' },
-        },
-      }),
-    );
+    const outcome = await writeIndexItem(dynamo, tableName, chunk, ctx.jobId);
+    if (outcome === 'already-applied') {
+      ctx.logger.info('Index write already applied by an earlier attempt of this job', {
+        documentId: chunk.documentId,
+        chunkIndex: chunk.chunkIndex,
+      });
+    }
   },
 });

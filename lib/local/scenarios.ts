@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { expectedChunks } from '../../functions/examples/document-store.ts';
-import { INDEX_TABLE_KEY, INDEX_WRITES_ATTRIBUTE } from '../../functions/examples/index-table.ts';
+import { INDEX_TABLE_KEY } from '../../functions/examples/index-table.ts';
 import { decodeJob, definePipeline, type Pipeline } from '../definition/index.ts';
 import { DEPTH_ATTRIBUTES } from '../definition/limits.ts';
+import { documentsInIndex } from '../example/document-ledger.ts';
 import { type ExampleResources, startExampleResources } from '../example/local-setup.ts';
 import { exampleDefinition } from '../example/pipeline.ts';
 import type { Engines } from './engines.ts';
@@ -436,18 +437,11 @@ function ledgerOf(
   index: readonly Record<string, AttributeValue>[],
   queuedMessages: number,
 ): ScenarioResult['ledger'] {
-  const chunksByRoot = new Map<string, { documentId: string; chunks: number }>();
   let duplicateEffects = 0;
-  for (const item of index) {
-    const root = (item.jobId?.S ?? '').split('.')[0] as string;
-    const entry = chunksByRoot.get(root) ?? { documentId: item.documentId?.S ?? '', chunks: 0 };
-    entry.chunks++;
-    chunksByRoot.set(root, entry);
-    if (Number(item[INDEX_WRITES_ATTRIBUTE]?.N ?? 0) > 1) duplicateEffects++;
-  }
   let completed = 0;
-  for (const [root, entry] of chunksByRoot) {
-    if (!deadLetteredRoots.has(root) && entry.chunks === expectedChunks(entry.documentId)) completed++;
+  for (const [root, document] of documentsInIndex(index)) {
+    duplicateEffects += document.itemsWrittenTwice;
+    if (!deadLetteredRoots.has(root) && document.complete) completed++;
   }
   const deadLettered = deadLetteredRoots.size;
   // Documents still moving at the end (only when messages remain in the stages' queues).
