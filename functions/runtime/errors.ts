@@ -136,11 +136,13 @@ export class MessageGroupBlockedError extends TransientError {
 /**
  * A DynamoDB call of the runtime's own bookkeeping (the idempotency key, the job's status) failed. Always transient,
  * whatever DynamoDB answered (a missing table is a 4xx too): the record is retried, and the rest of the batch goes on.
+ * The message says what failed, not what happens next: on the record's last allowed receive it is the reason the
+ * record is dead-lettered with, and the runtime's log line says which it was.
  */
 export class JobStateStoreError extends TransientError {
   constructor(action: string, cause: unknown) {
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(`Could not ${action} in DynamoDB (${reason}); the record will be retried.`, { cause });
+    super(`Could not ${action} in DynamoDB (${reason})`, { cause });
     this.name = 'JobStateStoreError';
   }
 }

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { lazyClients } from '../../functions/runtime/aws-clients.ts';
 import { consumer, getJob, TransientError } from '../../functions/runtime/index.ts';
-import { IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
+import { DEAD_LETTER_ATTRIBUTES, IDEMPOTENCY_TABLE, JOB_TABLE } from '../../lib/definition/index.ts';
 import { localDynamoClient, localSqsClient } from '../helpers/engines.ts';
 import {
   createQueuePair,
@@ -107,6 +107,28 @@ describe('consumer: DynamoDB errors of its own bookkeeping', () => {
     const brokenMessageId = event.Records.find((record) => record.body.includes(broken))?.messageId;
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: brokenMessageId }]);
     expect(ran).toEqual(['fine']);
+  });
+
+  it('dead-letters on its last allowed receive with the DynamoDB error as its reason, which says nothing of a retry', async () => {
+    // GIVEN a payment on its last allowed receive (maxReceiveCount 5), and DynamoDB failing every idempotency claim
+    const queue = await createQueuePair(sqs);
+    const jobId = `job-${Date.now()}-last`;
+    await sendBodies(sqs, queue.queueUrl, [job({ paymentId: 'last' }, { jobId })]);
+    const event = await receiveEvent(sqs, queue, 1);
+    for (const record of event.Records) record.attributes.ApproximateReceiveCount = '5';
+    const ran: string[] = [];
+    const dynamoFailingClaims = failingDynamo((command) => command.constructor.name === 'PutItemCommand');
+    // WHEN
+    const result = await payments(queue, ran, { dynamo: dynamoFailingClaims })(event, fakeContext());
+    // THEN it is parked with its reason, unrun
+    expect(result.batchItemFailures).toEqual([]);
+    expect(ran).toEqual([]);
+    const [parked] = await receive(sqs, queue.deadLetterQueueUrl, 1);
+    const reason = parked?.MessageAttributes?.[DEAD_LETTER_ATTRIBUTES.errorMessage]?.StringValue;
+    expect(reason).toMatch(
+      /^Could not claim the idempotency key in DynamoDB \(ServiceUnavailable: Service Unavailable\)/,
+    );
+    expect(reason).not.toMatch(/retried/);
   });
 
   it('retries a record whose processing status cannot be written (missing job table), unrun and with its key released', async () => {
