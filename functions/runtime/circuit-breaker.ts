@@ -1,4 +1,5 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BREAKER_DEFAULTS } from '../../lib/definition/pressure.ts';
 import { CONTROL_TABLE } from '../../lib/definition/tables.ts';
 import type { AwsClients } from './aws-clients.ts';
 import type { Logger } from './log.ts';
@@ -36,13 +37,7 @@ export interface BreakerSettings {
 }
 
 /** The definition's defaults. */
-export const DEFAULT_BREAKER: BreakerSettings = {
-  failureRatio: 0.5,
-  windowSeconds: 30,
-  minimumCalls: 20,
-  openSeconds: 30,
-  halfOpenProbes: 3,
-};
+export const DEFAULT_BREAKER: BreakerSettings = BREAKER_DEFAULTS;
 
 /** One of the breaker's states. */
 export type BreakerStatus = 'closed' | 'open' | 'half-open';

@@ -1,3 +1,5 @@
+import { METRIC_DIMENSIONS, METRICS_NAMESPACE, RUNTIME_METRICS } from '../../lib/definition/metrics.ts';
+
 /**
  * Structured JSON logs and CloudWatch embedded metric format (EMF) documents, written to stdout where Lambda sends
  * them to CloudWatch Logs. One log line per event; one EMF document per batch.
@@ -160,16 +162,16 @@ export function batchMetricDocuments(
   const times = metrics.processingTimesMs;
   // Written as text rather than JSON.stringify of a nested object: this runs once per batch on the hot path, and only
   // the numbers change. The dimension values are the only strings that need escaping.
-  const dimensionFields = `"Pipeline":${JSON.stringify(dimensions.pipeline)},"Stage":${JSON.stringify(dimensions.stage)}`;
+  const dimensionFields = `${PIPELINE_KEY}${JSON.stringify(dimensions.pipeline)},${STAGE_KEY}${JSON.stringify(dimensions.stage)}`;
   const chunks = Math.max(1, Math.ceil(times.length / EMF_MAX_VALUES));
   for (let chunk = 0; chunk < chunks; chunk++) {
     const first = chunk === 0;
     const values = chunks === 1 ? times : times.slice(chunk * EMF_MAX_VALUES, (chunk + 1) * EMF_MAX_VALUES);
     const definitions = first ? (values.length > 0 ? COUNTS_AND_TIMES : COUNTS_ONLY) : TIMES_ONLY;
     const counts = first
-      ? `,"Records":${metrics.records},"Succeeded":${metrics.succeeded},"Retried":${metrics.retried},"DeadLettered":${metrics.deadLettered},"Skipped":${metrics.skipped}`
+      ? `${COUNT_KEYS.records}${metrics.records}${COUNT_KEYS.succeeded}${metrics.succeeded}${COUNT_KEYS.retried}${metrics.retried}${COUNT_KEYS.deadLettered}${metrics.deadLettered}${COUNT_KEYS.skipped}${metrics.skipped}`
       : '';
-    const processing = values.length > 0 ? `,"ProcessingTime":[${joinMs(values)}]` : '';
+    const processing = values.length > 0 ? `${PROCESSING_TIME_KEY}[${joinMs(values)}]` : '';
     documents.push(
       `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${definitions}},${dimensionFields}${counts}${processing}}`,
     );
@@ -204,13 +206,33 @@ export function joinMs(values: readonly number[]): string {
   return text;
 }
 
-const COUNT_DEFINITIONS = ['Records', 'Succeeded', 'Retried', 'DeadLettered', 'Skipped'].map((Name) => ({
-  Name,
-  Unit: 'Count',
-}));
-const TIME_DEFINITION = { Name: 'ProcessingTime', Unit: 'Milliseconds' };
+// The document's keys, from lib/definition/metrics.ts (which the alarms and `sluice status` read), made once.
+const PIPELINE_KEY = `"${METRIC_DIMENSIONS.pipeline}":`;
+const STAGE_KEY = `"${METRIC_DIMENSIONS.stage}":`;
+const PROCESSING_TIME_KEY = `,"${RUNTIME_METRICS.processingTime}":`;
+const COUNT_KEYS = {
+  records: `,"${RUNTIME_METRICS.records}":`,
+  succeeded: `,"${RUNTIME_METRICS.succeeded}":`,
+  retried: `,"${RUNTIME_METRICS.retried}":`,
+  deadLettered: `,"${RUNTIME_METRICS.deadLettered}":`,
+  skipped: `,"${RUNTIME_METRICS.skipped}":`,
+};
+const COUNT_DEFINITIONS = [
+  RUNTIME_METRICS.records,
+  RUNTIME_METRICS.succeeded,
+  RUNTIME_METRICS.retried,
+  RUNTIME_METRICS.deadLettered,
+  RUNTIME_METRICS.skipped,
+].map((Name) => ({ Name, Unit: 'Count' }));
+const TIME_DEFINITION = { Name: RUNTIME_METRICS.processingTime, Unit: 'Milliseconds' };
 const cloudWatchMetrics = (definitions: readonly object[]) =>
-  JSON.stringify([{ Namespace: 'sluice', Dimensions: [['Pipeline', 'Stage']], Metrics: definitions }]);
+  JSON.stringify([
+    {
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [[METRIC_DIMENSIONS.pipeline, METRIC_DIMENSIONS.stage]],
+      Metrics: definitions,
+    },
+  ]);
 const COUNTS_AND_TIMES = cloudWatchMetrics([...COUNT_DEFINITIONS, TIME_DEFINITION]);
 const COUNTS_ONLY = cloudWatchMetrics(COUNT_DEFINITIONS);
 const TIMES_ONLY = cloudWatchMetrics([TIME_DEFINITION]);

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { ENV } from '../../lib/definition/environment.ts';
+import { BREAKER_LIMITS } from '../../lib/definition/limits.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { type BreakerSettings, CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.ts';
 import {
@@ -125,9 +126,17 @@ function resolveBreaker(
   };
   const { failureRatio, windowSeconds, minimumCalls, openSeconds, halfOpenProbes } = settings;
   check('failureRatio', failureRatio > 0 && failureRatio <= 1, 'above 0 and at most 1');
-  check('windowSeconds', windowSeconds >= 1 && windowSeconds <= 3_600, 'between 1 and 3600');
+  check(
+    'windowSeconds',
+    windowSeconds >= BREAKER_LIMITS.windowSeconds.min && windowSeconds <= BREAKER_LIMITS.windowSeconds.max,
+    `between ${BREAKER_LIMITS.windowSeconds.min} and ${BREAKER_LIMITS.windowSeconds.max}`,
+  );
   check('minimumCalls', Number.isInteger(minimumCalls) && minimumCalls >= 1, 'an integer of at least 1');
-  check('openSeconds', openSeconds >= 1 && openSeconds <= 3_600, 'between 1 and 3600');
+  check(
+    'openSeconds',
+    openSeconds >= BREAKER_LIMITS.openSeconds.min && openSeconds <= BREAKER_LIMITS.openSeconds.max,
+    `between ${BREAKER_LIMITS.openSeconds.min} and ${BREAKER_LIMITS.openSeconds.max}`,
+  );
   check('halfOpenProbes', Number.isInteger(halfOpenProbes) && halfOpenProbes >= 1, 'an integer of at least 1');
   if (!tableName) {
     problems.push(`a circuit breaker needs the control table: pass controlTableName or set ${ENV.controlTableName}`);

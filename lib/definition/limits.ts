@@ -71,6 +71,14 @@ export const API_GATEWAY_LIMITS = {
   integrationTimeoutSeconds: { min: 0.05, max: 29 },
 } as const satisfies Record<string, Range>;
 
+/** Ranges of a circuit breaker's settings: the definition's schema and the runtime (SLUICE_BREAKER) check the same. */
+export const BREAKER_LIMITS = {
+  windowSeconds: { min: 1, max: 3_600 },
+  minimumCalls: { min: 1, max: 100_000 },
+  openSeconds: { min: 1, max: 3_600 },
+  halfOpenProbes: { min: 1, max: 1_000 },
+} as const satisfies Record<string, Range>;
+
 /**
  * A stage's age SLO: from 1 second (ApproximateAgeOfOldestMessage is reported in seconds) to SQS's longest retention.
  * SQS publishes the metric once a minute, so an alarm notices a breach within a minute or so whatever the SLO.

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { IngressSettingsSchema } from './ingress-schema.ts';
-import { AGE_SLO_SECONDS, LAMBDA_LIMITS, type Range, SQS_LIMITS } from './limits.ts';
+import { AGE_SLO_SECONDS, BREAKER_LIMITS, LAMBDA_LIMITS, type Range, SQS_LIMITS } from './limits.ts';
 
 /**
  * The zod schema of a pipeline definition: the shape only, with AWS's ranges on every number.
@@ -105,13 +105,13 @@ export const BreakerSettingsSchema = z.strictObject({
     .max(1, { error: 'must be a number above 0 and at most 1' })
     .optional(),
   /** Seconds of calls the failure ratio is computed over. @default 30 */
-  windowSeconds: integerIn({ min: 1, max: 3_600 }, 'seconds').optional(),
+  windowSeconds: integerIn(BREAKER_LIMITS.windowSeconds, 'seconds').optional(),
   /** Calls in the window below which the breaker never opens. @default 20 */
-  minimumCalls: integerIn({ min: 1, max: 100_000 }, 'calls').optional(),
+  minimumCalls: integerIn(BREAKER_LIMITS.minimumCalls, 'calls').optional(),
   /** Seconds the breaker stays open before it probes. @default 30 */
-  openSeconds: integerIn({ min: 1, max: 3_600 }, 'seconds').optional(),
+  openSeconds: integerIn(BREAKER_LIMITS.openSeconds, 'seconds').optional(),
   /** Calls let through while half-open; all must succeed to close. @default 3 */
-  halfOpenProbes: integerIn({ min: 1, max: 1_000 }, 'calls').optional(),
+  halfOpenProbes: integerIn(BREAKER_LIMITS.halfOpenProbes, 'calls').optional(),
 });
 
 /** A per-tenant bulkhead in one stage (needs the pipeline's `tenantKey`). */
