@@ -37,6 +37,8 @@ function echoOf(outcome: InvocationResult): EnvironmentEcho {
 }
 
 describe('SharedWorkerPool', () => {
+  // Each Lambda function has its own execution environment with its own environment variables
+  // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); sharing a worker must not change that.
   it('gives two functions in one worker thread their own process.env at import and in concurrent invocations', async () => {
     // GIVEN two functions with different SLUICE_* variables in a pool of one worker thread
     pool = new SharedWorkerPool({ threads: 1 });
@@ -84,6 +86,8 @@ describe('SharedWorkerPool', () => {
     expect(low.stats.coldStarts).toBe(1);
   });
 
+  // Lambda ends an invocation at its timeout and the next one may start in a fresh environment
+  // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
   it('ends every invocation in the worker when one times out, and starts a fresh worker for the next', async () => {
     // GIVEN a function with a 1 s timeout and another one sharing its worker thread
     pool = new SharedWorkerPool({ threads: 1 });
